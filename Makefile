@@ -1,0 +1,78 @@
+# kvmbox — see README.md. `make run` boots the default guest, `make test` runs every test.
+CC ?= cc
+BUILD ?= build
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+          -D_GNU_SOURCE -DKVMBOX_VERSION='"$(VERSION)"' -Isrc -pthread -MMD -MP
+LDFLAGS += -pthread
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD := $(BUILD)/sanitize
+endif
+
+SRCS := $(shell find src -name '*.c' | sort)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRCS)))
+MAIN_OBJ := $(BUILD)/src/main.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+# The default guest: a minimal kernel and a busybox initramfs (see guest/README.md).
+GUEST_DIR ?= $(BUILD)/guest
+GUEST_KERNEL := $(GUEST_DIR)/vmlinux
+GUEST_BZIMAGE := $(GUEST_DIR)/bzImage
+GUEST_INITRD := $(GUEST_DIR)/initramfs.cpio.gz
+GUEST_CMDLINE := $(shell cat guest/cmdline 2>/dev/null)
+# Nested shadow-paging hosts (see guest/README.md) cannot run these instructions in ring 0.
+GUEST_CPU_FEATURES ?= -cx16,-xsave
+
+.PHONY: all kvmbox deps guest run test unit e2e clean format format-check
+all: kvmbox
+
+kvmbox: $(BUILD)/kvmbox
+
+$(BUILD)/kvmbox: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+
+deps:
+	@scripts/install-deps.sh
+
+guest: deps
+	guest/build-kernel.sh $(GUEST_DIR)
+	guest/build-initramfs.sh $(GUEST_INITRD)
+
+run: deps kvmbox guest
+	$(BUILD)/kvmbox run --kernel $(GUEST_KERNEL) --initrd $(GUEST_INITRD) \
+		--cmdline "$(GUEST_CMDLINE)" --mem 256M --cpus 2 --cpu-features=$(GUEST_CPU_FEATURES)
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit-tests.sh $(UNIT_BINS)
+
+e2e: kvmbox guest
+	KVMBOX=$(BUILD)/kvmbox GUEST_DIR=$(GUEST_DIR) GUEST_CPU_FEATURES=$(GUEST_CPU_FEATURES) \
+		python3 -m pytest -v tests/e2e
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) e2e
+
+format:
+	clang-format -i $(SRCS) $(shell find src tests -name '*.h') $(UNIT_SRCS)
+
+format-check:
+	clang-format --dry-run --Werror $(SRCS) $(shell find src tests -name '*.h') $(UNIT_SRCS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

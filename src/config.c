@@ -1,0 +1,247 @@
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/cpuid.h"
+#include "log.h"
+#include "memory.h"
+
+void config_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cmdline = "console=ttyS0";
+	cfg->mem_size = 256 * MiB;
+	cfg->cpus = 1;
+	cfg->serial = SERIAL_STDIO;
+	cfg->on_reboot = ON_REBOOT_RESTART;
+	cfg->acpi = true;
+	cfg->kvm_path = "/dev/kvm";
+}
+
+void config_print_run_help(void)
+{
+	printf("usage: kvmbox run --kernel FILE [options]\n"
+	       "\n"
+	       "Boots a Linux kernel (bzImage, or an ELF vmlinux with a PVH entry note).\n"
+	       "\n"
+	       "  --kernel FILE          kernel to boot (required)\n"
+	       "  --initrd FILE          initial ramdisk\n"
+	       "  --cmdline STRING       kernel command line (default \"console=ttyS0\")\n"
+	       "  --mem SIZE             guest RAM, e.g. 512M, 2G (plain number = MiB; default "
+	       "256M)\n"
+	       "  --cpus N               number of vCPUs, 1..%d (default 1)\n"
+	       "  --cpu-features LIST    add/remove CPUID flags: -cx16,-xsave,+xsaveerptr\n"
+	       "                         ('--cpu-features help' lists the names)\n"
+	       "  --serial MODE          stdio (default), file:PATH or none\n"
+	       "  --on-reboot ACTION     restart (default) or exit when the guest reboots\n"
+	       "  --no-acpi              no ACPI tables; an MP table describes the CPUs\n"
+	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	       "  -v, --verbose          more log output (repeat for debug)\n"
+	       "  -h, --help             this help\n"
+	       "\n"
+	       "Console: the guest's serial port is the terminal. Ctrl-A x quits, Ctrl-A h "
+	       "helps.\n"
+	       "Exit status: 0 guest powered off (or rebooted with --on-reboot exit),\n"
+	       "             1 bad usage or host error, 2 guest crashed.\n",
+	       CONFIG_MAX_CPUS);
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = MiB;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1024; break;
+		case 'm': case 'M': mult = MiB; break;
+		case 'g': case 'G': mult = GiB; break;
+		case 't': case 'T': mult = 1024 * GiB; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+		if (*end)
+			return -1;
+	}
+	if (__builtin_mul_overflow((uint64_t)v, mult, out))
+		return -1;
+	return 0;
+}
+
+int config_parse_cpu_features(struct vm_config *cfg, const char *list)
+{
+	const char *p = list;
+
+	if (!*p)
+		return log_errorx("--cpu-features: empty list; use e.g. -cx16,-xsave");
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		struct cpu_feature_change *c;
+
+		if (n < 2 || (p[0] != '+' && p[0] != '-'))
+			return log_errorx("--cpu-features %s: '%.*s' must be +NAME or -NAME", list,
+					  (int)n, p);
+		if (n - 1 >= sizeof(c->name) || !cpuid_feature_find_n(p + 1, n - 1))
+			return log_errorx("--cpu-features %s: unknown CPU feature '%.*s'; "
+					  "'--cpu-features help' lists them",
+					  list, (int)(n - 1), p + 1);
+		if (cfg->nfeatures == CONFIG_MAX_CPU_FEATURES)
+			return log_errorx("--cpu-features: more than %d changes",
+					  CONFIG_MAX_CPU_FEATURES);
+		c = &cfg->features[cfg->nfeatures++];
+		c->add = p[0] == '+';
+		memcpy(c->name, p + 1, n - 1);
+		c->name[n - 1] = 0;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_CPUS,
+	OPT_CPU_FEATURES,
+	OPT_SERIAL,
+	OPT_ON_REBOOT,
+	OPT_NO_ACPI,
+	OPT_KVM,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "append", required_argument, NULL, OPT_CMDLINE },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "memory", required_argument, NULL, OPT_MEM },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "kvm", required_argument, NULL, OPT_KVM },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_cpus(struct vm_config *cfg, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 1 || v > CONFIG_MAX_CPUS)
+		return log_errorx("--cpus %s: must be a whole number from 1 to %d", arg,
+				  CONFIG_MAX_CPUS);
+	cfg->cpus = (uint32_t)v;
+	return 0;
+}
+
+static int parse_mem(struct vm_config *cfg, const char *arg)
+{
+	uint64_t size;
+
+	if (config_parse_size(arg, &size) < 0)
+		return log_errorx("--mem %s: not a size; use e.g. 512M or 2G", arg);
+	if (size < MEM_MIN_SIZE)
+		return log_errorx("--mem %s: guest memory must be at least %lluM", arg,
+				  MEM_MIN_SIZE / MiB);
+	if (size > MEM_MAX_SIZE)
+		return log_errorx("--mem %s: guest memory must be at most %lluG", arg,
+				  MEM_MAX_SIZE / GiB);
+	if (size % (2 * MiB))
+		return log_errorx("--mem %s: must be a multiple of 2M", arg);
+	cfg->mem_size = size;
+	return 0;
+}
+
+static int parse_serial(struct vm_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "stdio")) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (!strcmp(arg, "none")) {
+		cfg->serial = SERIAL_NONE;
+	} else if (!strncmp(arg, "file:", 5) && arg[5]) {
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = arg + 5;
+	} else {
+		return log_errorx("--serial %s: use stdio, none or file:PATH", arg);
+	}
+	return 0;
+}
+
+int config_parse_run(struct vm_config *cfg, int argc, char **argv)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vh", run_options, NULL)) != -1) {
+		int r = 0;
+		switch (c) {
+		case OPT_KERNEL: cfg->kernel = optarg; break;
+		case OPT_INITRD: cfg->initrd = optarg; break;
+		case OPT_CMDLINE: cfg->cmdline = optarg; break;
+		case OPT_MEM: r = parse_mem(cfg, optarg); break;
+		case OPT_CPUS: r = parse_cpus(cfg, optarg); break;
+		case OPT_CPU_FEATURES:
+			if (!strcmp(optarg, "help")) {
+				cpuid_print_feature_names();
+				return 1;
+			}
+			r = config_parse_cpu_features(cfg, optarg);
+			break;
+		case OPT_SERIAL: r = parse_serial(cfg, optarg); break;
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "restart"))
+				cfg->on_reboot = ON_REBOOT_RESTART;
+			else if (!strcmp(optarg, "exit"))
+				cfg->on_reboot = ON_REBOOT_EXIT;
+			else
+				r = log_errorx("--on-reboot %s: use restart or exit", optarg);
+			break;
+		case OPT_NO_ACPI: cfg->acpi = false; break;
+		case OPT_KVM: cfg->kvm_path = optarg; break;
+		case 'v': cfg->verbosity++; break;
+		case 'h': config_print_run_help(); return 1;
+		case ':':
+			return log_errorx("option %s needs a value; see 'kvmbox run --help'",
+					  argv[optind - 1]);
+		default:
+			return log_errorx("unknown option '%s'; see 'kvmbox run --help'",
+					  argv[optind - 1]);
+		}
+		if (r < 0)
+			return -1;
+	}
+	if (optind < argc)
+		return log_errorx("unexpected argument '%s'; see 'kvmbox run --help'",
+				  argv[optind]);
+	if (!cfg->kernel)
+		return log_errorx("no kernel given: use --kernel FILE (see 'kvmbox run --help')");
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* The VM's whole configuration as one plain struct, filled from the command line. */
+#ifndef KVMBOX_CONFIG_H
+#define KVMBOX_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MAX_CPU_FEATURES 32
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+enum on_reboot { ON_REBOOT_RESTART, ON_REBOOT_EXIT };
+
+struct cpu_feature_change {
+	char name[32];
+	bool add; /* true: +name, false: -name */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem_size;
+	uint32_t cpus;
+	struct cpu_feature_change features[CONFIG_MAX_CPU_FEATURES];
+	int nfeatures;
+	enum serial_mode serial;
+	const char *serial_path;
+	enum on_reboot on_reboot;
+	bool acpi;
+	int verbosity; /* 0 = warnings, 1 = info (-v), 2 = debug (-vv) */
+	const char *kvm_path;
+};
+
+void config_defaults(struct vm_config *cfg);
+/*
+ * Parses `kvmbox run` arguments (argv[0] is "run"). Returns 0, 1 if --help was printed, or -1
+ * after printing one line that names the bad option and value.
+ */
+int config_parse_run(struct vm_config *cfg, int argc, char **argv);
+void config_print_run_help(void);
+
+/* "512M", "1G", "1536" (MiB, as QEMU's -m). Returns 0 or -1 (malformed / overflow). */
+int config_parse_size(const char *s, uint64_t *out);
+/* "-cx16,+xsaveerptr,-xsave". Returns 0 or -1 (prints why). */
+int config_parse_cpu_features(struct vm_config *cfg, const char *list);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * Interrupt lines as devices see them: a device raises or lowers its line; the line knows
+ * how to reach the interrupt controller (KVM's in-kernel irqchip, or a test fake).
+ */
+#ifndef KVMBOX_IRQ_H
+#define KVMBOX_IRQ_H
+
+#include <stdint.h>
+
+struct irq_line {
+	void (*set_level)(void *ctx, uint32_t gsi, int level);
+	void *ctx;
+	uint32_t gsi;
+};
+
+static inline void irq_line_set(const struct irq_line *line, int level)
+{
+	if (line && line->set_level)
+		line->set_level(line->ctx, line->gsi, level);
+}
+
+/* A line driven through KVM's in-kernel irqchip (PIC and IOAPIC pin gsi). */
+void irq_kvm_set_level(void *ctx, uint32_t gsi, int level);
+void irq_line_init_kvm(struct irq_line *line, int *vm_fd, uint32_t gsi);
+
+#endif

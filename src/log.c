@@ -1,0 +1,71 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static enum log_level current_level = LOG_WARN;
+
+void log_set_level(enum log_level level) { current_level = level; }
+enum log_level log_get_level(void) { return current_level; }
+
+/* One fprintf per message so lines from different threads do not interleave. */
+static void log_vprint(const char *prefix, int errnum, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* \r keeps lines readable when the terminal is in raw mode. */
+	if (errnum)
+		fprintf(stderr, "kvmbox: %s%s: %s\r\n", prefix, msg, strerror(errnum));
+	else
+		fprintf(stderr, "kvmbox: %s%s\r\n", prefix, msg);
+}
+
+#define LOG_BODY(level, prefix, errnum)                                                            \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		if (current_level < (level))                                                       \
+			break;                                                                     \
+		va_start(ap, fmt);                                                                 \
+		log_vprint(prefix, errnum, fmt, ap);                                               \
+		va_end(ap);                                                                        \
+	} while (0)
+
+void log_warn(const char *fmt, ...)
+{
+	int e = errno;
+	LOG_BODY(LOG_WARN, "warning: ", e);
+}
+
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARN, "warning: ", 0); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, "", 0); }
+void log_debug(const char *fmt, ...) { LOG_BODY(LOG_DEBUG, "debug: ", 0); }
+
+int log_error(const char *fmt, ...)
+{
+	int e = errno;
+	LOG_BODY(LOG_ERROR, "", e);
+	return -1;
+}
+
+int log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERROR, "", 0);
+	return -1;
+}
+
+void fatal(const char *fmt, ...)
+{
+	int e = errno;
+	LOG_BODY(LOG_ERROR, "", e);
+	exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERROR, "", 0);
+	exit(1);
+}

@@ -1,0 +1,203 @@
+#include "vm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/entry.h"
+#include "arch/x86/mptable.h"
+#include "arch/x86/platform.h"
+#include "devices/acpi_pm.h"
+#include "devices/i8042.h"
+#include "devices/rtc_cmos.h"
+#include "devices/serial_16550.h"
+#include "log.h"
+
+static void vm_reset_cb(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_REBOOT);
+}
+
+static void vm_poweroff_cb(void *ctx)
+{
+	vm_request_stop(ctx, VM_STOP_POWEROFF);
+}
+
+static int pio_add(struct vm *vm, uint64_t base, uint64_t len, bus_io_fn fn, void *opaque,
+		   const char *name)
+{
+	int r = bus_register(&vm->pio, base, len, fn, opaque, name);
+
+	if (r < 0) {
+		errno = -r;
+		return log_error("registering %s at port %#llx", name, (unsigned long long)base);
+	}
+	return 0;
+}
+
+static int vm_create_devices(struct vm *vm, int serial_out_fd)
+{
+	int *vm_fd = &vm->kvm->vm_fd;
+	uint64_t above_4g = vm->mem.nregions == 2 ? vm->mem.regions[1].size : 0;
+
+	irq_line_init_kvm(&vm->irq_com1, vm_fd, IRQ_COM1);
+	irq_line_init_kvm(&vm->irq_rtc, vm_fd, IRQ_RTC);
+	irq_line_init_kvm(&vm->irq_sci, vm_fd, ACPI_SCI_IRQ);
+	vm->serial = serial_create(&vm->irq_com1, serial_out_fd);
+	vm->rtc = rtc_create(&vm->irq_rtc, memory_low_end(&vm->mem), above_4g);
+	vm->i8042 = i8042_create(vm_reset_cb, vm);
+	vm->reset_control = (struct reset_control){ .reset = vm_reset_cb, .ctx = vm };
+	if (!vm->serial || !vm->rtc || !vm->i8042)
+		return log_errorx("out of memory creating devices");
+	if (pio_add(vm, PORT_COM1, 8, serial_io, vm->serial, "serial") < 0 ||
+	    pio_add(vm, PORT_RTC, 2, rtc_io, vm->rtc, "rtc") < 0 ||
+	    pio_add(vm, PORT_I8042_DATA, 1, i8042_data_io, vm->i8042, "i8042") < 0 ||
+	    pio_add(vm, PORT_I8042_CMD, 1, i8042_cmd_io, vm->i8042, "i8042") < 0 ||
+	    pio_add(vm, PORT_RESET_CONTROL, 1, reset_control_io, &vm->reset_control,
+		    "reset-control") < 0 ||
+	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0)
+		return -1;
+	if (vm->cfg->acpi) {
+		vm->pm = acpi_pm_create(&vm->irq_sci, vm_poweroff_cb, vm);
+		if (!vm->pm)
+			return log_errorx("out of memory creating devices");
+		if (pio_add(vm, PORT_ACPI_PM_BASE, ACPI_PM_LEN, acpi_pm_io, vm->pm, "acpi-pm") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int vm_build_firmware_tables(struct vm *vm, uint64_t *rsdp)
+{
+	int r;
+
+	*rsdp = 0;
+	if (vm->cfg->acpi) {
+		struct acpi_config acfg = { .ncpus = vm->cfg->cpus };
+		r = acpi_build(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE, &acfg, rsdp);
+	} else {
+		r = mptable_build(&vm->mem, MPTABLE_ADDR, MPTABLE_SIZE, vm->cfg->cpus);
+	}
+	if (r < 0) {
+		errno = -r;
+		return log_error("building %s tables", vm->cfg->acpi ? "ACPI" : "MP");
+	}
+	return 0;
+}
+
+/* The order matters: memory before the boot loader, irqchip before vCPUs and devices. */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int serial_out_fd)
+{
+	struct boot_request req = {
+		.kernel_path = cfg->kernel,
+		.initrd_path = cfg->initrd,
+		.cmdline = cfg->cmdline,
+	};
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm = kvm;
+	vm->stop_fd = -1;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	if (cfg->cpus > (uint32_t)kvm->max_vcpus)
+		return log_errorx("--cpus %u: this host's KVM allows at most %d", cfg->cpus,
+				  kvm->max_vcpus);
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0)
+		return log_error("eventfd");
+	r = memory_init(&vm->mem, cfg->mem_size);
+	if (r < 0) {
+		errno = -r;
+		return log_error("--mem %lluM: allocating guest memory",
+				 (unsigned long long)(cfg->mem_size / MiB));
+	}
+	if (kvm_create_vm(kvm) < 0)
+		return -1;
+	r = memory_register(&vm->mem, kvm->vm_fd);
+	if (r < 0) {
+		errno = -r;
+		return log_error("KVM_SET_USER_MEMORY_REGION");
+	}
+	if (vm_build_firmware_tables(vm, &req.rsdp_gpa) < 0)
+		return -1;
+	if (boot_load(&vm->mem, &req, &vm->entry) < 0)
+		return -1;
+	if (x86_entry_setup_memory(&vm->mem, &vm->entry) < 0)
+		return log_errorx("guest memory too small for the boot page tables");
+	if (vm_create_devices(vm, serial_out_fd) < 0)
+		return -1;
+	r = cpuid_get_supported(kvm->dev_fd, &vm->supported_cpuid);
+	if (r < 0) {
+		errno = -r;
+		return log_error("KVM_GET_SUPPORTED_CPUID");
+	}
+	for (uint32_t i = 0; i < cfg->cpus; i++) {
+		vm->nvcpus = i + 1;
+		if (vcpu_create(&vm->vcpus[i], vm, i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->nvcpus; i++) {
+		if (vcpu_start(&vm->vcpus[i]) < 0) {
+			vm_request_stop(vm, VM_STOP_ERROR);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int none = VM_STOP_NONE;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&vm->stop_reason, &none, (int)reason, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return;
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("waking the main loop");
+}
+
+bool vm_stopping(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->stop_reason, __ATOMIC_SEQ_CST) != VM_STOP_NONE;
+}
+
+enum vm_stop_reason vm_join(struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+	return (enum vm_stop_reason)__atomic_load_n(&vm->stop_reason, __ATOMIC_SEQ_CST);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm_stopping(vm) == false)
+		vm_request_stop(vm, VM_STOP_QUIT);
+	vm_join(vm);
+	for (uint32_t i = 0; i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	serial_destroy(vm->serial);
+	rtc_destroy(vm->rtc);
+	i8042_destroy(vm->i8042);
+	acpi_pm_destroy(vm->pm);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	if (vm->kvm)
+		kvm_destroy_vm(vm->kvm);
+	memory_destroy(&vm->mem);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	memset(vm, 0, sizeof(*vm));
+	vm->stop_fd = -1;
+}

@@ -1,0 +1,69 @@
+/*
+ * One VM: memory, irqchip, devices and vCPUs, built in a fixed order by vm_create() and
+ * torn down by vm_destroy(). A reboot destroys the VM and builds a fresh one.
+ */
+#ifndef KVMBOX_VM_H
+#define KVMBOX_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/cpuid.h"
+#include "boot/boot.h"
+#include "bus.h"
+#include "config.h"
+#include "devices/post_port.h"
+#include "devices/reset_control.h"
+#include "irq.h"
+#include "kvm.h"
+#include "memory.h"
+#include "vcpu.h"
+
+enum vm_stop_reason {
+	VM_STOP_NONE,
+	VM_STOP_POWEROFF, /* guest powered off */
+	VM_STOP_REBOOT, /* guest asked for a reset */
+	VM_STOP_CRASH, /* triple fault, failed entry, unhandled internal error */
+	VM_STOP_QUIT, /* the user quit from the console */
+	VM_STOP_ERROR, /* kvmbox itself failed */
+};
+
+struct serial;
+struct rtc;
+struct i8042;
+struct acpi_pm;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm *kvm;
+	struct guest_memory mem;
+	struct bus pio;
+	struct bus mmio;
+	struct cpuid_table supported_cpuid;
+	struct boot_entry entry;
+	struct vcpu vcpus[CONFIG_MAX_CPUS];
+	uint32_t nvcpus;
+
+	struct irq_line irq_com1, irq_rtc, irq_sci;
+	struct serial *serial;
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct acpi_pm *pm;
+	struct reset_control reset_control;
+	struct post_port post;
+
+	int stop_fd; /* eventfd, readable once a stop was requested */
+	int stop_reason; /* enum vm_stop_reason, first request wins */
+};
+
+/* Builds the VM; serial_out_fd receives the UART's output (-1 discards it). */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int serial_out_fd);
+int vm_start(struct vm *vm);
+/* Records why the VM stops (first caller wins) and kicks every vCPU out of KVM_RUN. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+bool vm_stopping(const struct vm *vm);
+/* Joins the vCPU threads after a stop was requested; returns the reason. */
+enum vm_stop_reason vm_join(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+#endif
