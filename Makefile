@@ -60,7 +60,7 @@ unit: $(UNIT_BINS)
 
 e2e: kvmbox guest
 	KVMBOX=$(BUILD)/kvmbox GUEST_DIR=$(GUEST_DIR) GUEST_CPU_FEATURES=$(GUEST_CPU_FEATURES) \
-		python3 -m pytest -v tests/e2e
+		pytest-3 -v tests/e2e
 
 test: deps
 	$(MAKE) unit

@@ -21,8 +21,10 @@ static int saved_fd = -1;
 
 void console_restore(void)
 {
-	if (saved_fd >= 0)
+	if (saved_fd >= 0) {
 		tcsetattr(saved_fd, TCSAFLUSH, &saved_termios);
+		log_set_raw_terminal(0);
+	}
 }
 
 /* A crash of kvmbox itself must not leave the user's terminal in raw mode. */
@@ -46,10 +48,9 @@ static int console_raw(int fd)
 		signal(crash_signals[i], crash_handler);
 	t = saved_termios;
 	cfmakeraw(&t);
-	/* Keep output post-processing so kvmbox's own "\n" messages stay readable. */
-	t.c_oflag |= OPOST;
 	if (tcsetattr(fd, TCSAFLUSH, &t) < 0)
 		return log_error("tcsetattr");
+	log_set_raw_terminal(1);
 	return 0;
 }
 
@@ -84,10 +85,12 @@ void console_close(struct console *c)
 
 static void console_help(void)
 {
-	fprintf(stderr, "\r\nkvmbox console escapes:\r\n"
-			"  Ctrl-A h    this help\r\n"
-			"  Ctrl-A x    quit kvmbox (the guest is stopped at once)\r\n"
-			"  Ctrl-A a    send Ctrl-A to the guest\r\n");
+	const char *e = log_eol();
+
+	fprintf(stderr, "%skvmbox console escapes:%s  Ctrl-A h    this help%s"
+			"  Ctrl-A x    quit kvmbox (the guest is stopped at once)%s"
+			"  Ctrl-A a    send Ctrl-A to the guest%s",
+		e, e, e, e, e);
 }
 
 int console_escape_feed(struct console *c, uint8_t byte, bool *quit, bool *help)
@@ -130,7 +133,7 @@ static void console_read_input(struct console *c, struct vm *vm)
 		bool quit, help;
 		int out = c->is_tty ? console_escape_feed(c, raw[i], &quit, &help) : raw[i];
 		if (c->is_tty && quit) {
-			fprintf(stderr, "\r\nkvmbox: quit from the console\r\n");
+			fprintf(stderr, "%skvmbox: quit from the console%s", log_eol(), log_eol());
 			vm_request_stop(vm, VM_STOP_QUIT);
 			return;
 		}

@@ -7,6 +7,10 @@
 #include <string.h>
 
 static enum log_level current_level = LOG_WARN;
+static int raw_terminal;
+
+void log_set_raw_terminal(int raw) { raw_terminal = raw; }
+const char *log_eol(void) { return raw_terminal ? "\r\n" : "\n"; }
 
 void log_set_level(enum log_level level) { current_level = level; }
 enum log_level log_get_level(void) { return current_level; }
@@ -17,11 +21,10 @@ static void log_vprint(const char *prefix, int errnum, const char *fmt, va_list 
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* \r keeps lines readable when the terminal is in raw mode. */
 	if (errnum)
-		fprintf(stderr, "kvmbox: %s%s: %s\r\n", prefix, msg, strerror(errnum));
+		fprintf(stderr, "kvmbox: %s%s: %s%s", prefix, msg, strerror(errnum), log_eol());
 	else
-		fprintf(stderr, "kvmbox: %s%s\r\n", prefix, msg);
+		fprintf(stderr, "kvmbox: %s%s%s", prefix, msg, log_eol());
 }
 
 #define LOG_BODY(level, prefix, errnum)                                                            \

@@ -7,6 +7,9 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level level);
+/* Line ends: "\r\n" while the terminal is raw (no output processing), else "\n". */
+void log_set_raw_terminal(int raw);
+const char *log_eol(void);
 enum log_level log_get_level(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -158,33 +158,35 @@ void vcpu_destroy(struct vcpu *v)
 
 void vcpu_dump(struct vcpu *v, const char *why)
 {
+	const char *e = log_eol();
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	uint8_t insn[16];
 	size_t n;
 	char hex[16 * 3 + 1] = "";
 
-	fprintf(stderr, "kvmbox: vCPU %u: %s\r\n", v->id, why);
+	fprintf(stderr, "kvmbox: vCPU %u: %s%s", v->id, why, e);
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
-		fprintf(stderr, "kvmbox: (registers unavailable: %s)\r\n", strerror(errno));
+		fprintf(stderr, "kvmbox: (registers unavailable: %s)%s", strerror(errno), e);
 		return;
 	}
-	fprintf(stderr,
-		" RIP %016llx  RSP %016llx  RFLAGS %08llx\r\n"
-		" RAX %016llx  RBX %016llx  RCX %016llx  RDX %016llx\r\n"
-		" RSI %016llx  RDI %016llx  RBP %016llx\r\n"
-		" R8  %016llx  R9  %016llx  R10 %016llx  R11 %016llx\r\n"
-		" R12 %016llx  R13 %016llx  R14 %016llx  R15 %016llx\r\n"
-		" CR0 %016llx  CR2 %016llx  CR3 %016llx  CR4 %016llx\r\n"
-		" EFER %llx  CS %04x (base %llx, %s)  SS %04x  CPL %u\r\n",
-		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9,
-		r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0, s.cr2, s.cr3, s.cr4, s.efer,
+	fprintf(stderr, " RIP %016llx  RSP %016llx  RFLAGS %08llx%s", r.rip, r.rsp, r.rflags, e);
+	fprintf(stderr, " RAX %016llx  RBX %016llx  RCX %016llx  RDX %016llx%s", r.rax, r.rbx,
+		r.rcx, r.rdx, e);
+	fprintf(stderr, " RSI %016llx  RDI %016llx  RBP %016llx%s", r.rsi, r.rdi, r.rbp, e);
+	fprintf(stderr, " R8  %016llx  R9  %016llx  R10 %016llx  R11 %016llx%s", r.r8, r.r9,
+		r.r10, r.r11, e);
+	fprintf(stderr, " R12 %016llx  R13 %016llx  R14 %016llx  R15 %016llx%s", r.r12, r.r13,
+		r.r14, r.r15, e);
+	fprintf(stderr, " CR0 %016llx  CR2 %016llx  CR3 %016llx  CR4 %016llx%s", s.cr0, s.cr2,
+		s.cr3, s.cr4, e);
+	fprintf(stderr, " EFER %llx  CS %04x (base %llx, %s)  SS %04x  CPL %u%s", s.efer,
 		s.cs.selector, s.cs.base, s.cs.l ? "64-bit" : s.cs.db ? "32-bit" : "16-bit",
-		s.ss.selector, s.cs.dpl);
+		s.ss.selector, s.cs.dpl, e);
 	n = insn_fetch(v->fd, &v->vm->mem, insn, sizeof(insn));
 	for (size_t i = 0; i < n; i++)
 		snprintf(hex + i * 3, 4, "%02x ", insn[i]);
-	fprintf(stderr, " code at RIP: %s\r\n", n ? hex : "(not mapped)");
+	fprintf(stderr, " code at RIP: %s%s", n ? hex : "(not mapped)", e);
 }
 
 static const char *exit_reason_name(uint32_t reason)

@@ -1,0 +1,147 @@
+"""Each user mistake gives one clear line on stderr and a non-zero status, never a crash."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import tiny_elf
+from conftest import GUEST_DIR, KVMBOX
+
+
+def kvmbox(*args, timeout=20, **kw):
+    return subprocess.run([str(KVMBOX), *map(str, args)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=timeout, **kw)
+
+
+def assert_one_clear_line(r, *needles):
+    err = r.stderr.decode()
+    assert r.returncode == 1, f"status {r.returncode}, stderr: {err}"
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got: {err}"
+    assert lines[0].startswith("kvmbox: "), err
+    for n in needles:
+        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    p = tmp_path / "tiny.elf"
+    p.write_bytes(tiny_elf.hello_poweroff())
+    return p
+
+
+def test_missing_kernel_file(tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", tmp_path / "nope"), "--kernel",
+                          "No such file")
+
+
+def test_kernel_is_a_directory(tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", tmp_path), "not a regular file")
+
+
+def test_kernel_is_neither_bzimage_nor_elf(tmp_path):
+    junk = tmp_path / "junk"
+    junk.write_bytes(os.urandom(4096))
+    assert_one_clear_line(kvmbox("run", "--kernel", junk), "neither a bzImage nor an ELF")
+
+
+def test_elf_without_pvh_note(tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", shutil.which("true")), "PVH")
+
+
+def test_truncated_bzimage(tmp_path):
+    data = (GUEST_DIR / "bzImage").read_bytes()
+    cut = tmp_path / "bzImage.cut"
+    cut.write_bytes(data[:len(data) // 2])
+    assert_one_clear_line(kvmbox("run", "--kernel", cut), "truncated bzImage")
+
+
+def test_missing_initrd(tiny, tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--initrd", tmp_path / "nope"),
+                          "--initrd")
+
+
+def test_initrd_larger_than_guest_memory(tiny, tmp_path):
+    big = tmp_path / "big.img"
+    with open(big, "wb") as f:
+        f.truncate(40 << 20)
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--initrd", big, "--mem", "32M"),
+                          "--initrd", "--mem")
+
+
+@pytest.mark.parametrize("value,needle", [
+    ("0", "at least"), ("1M", "at least"), ("4096G", "at most"), ("abc", "not a size"),
+    ("99999999999999999999", "not a size"), ("33M", "multiple of 2M"), ("-5", "not a size"),
+])
+def test_bad_mem(tiny, value, needle):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--mem", value), "--mem", needle)
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two", "-1", ""])
+def test_bad_cpus(tiny, value):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--cpus", value), "--cpus")
+
+
+def test_unknown_option(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--frobnicate"), "--frobnicate")
+
+
+def test_option_without_value(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--mem"), "--mem", "needs a value")
+
+
+def test_unknown_cpu_feature(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--cpu-features", "-nosuch"),
+                          "nosuch")
+
+
+def test_no_kernel():
+    assert_one_clear_line(kvmbox("run"), "--kernel")
+
+
+def test_unknown_command():
+    assert_one_clear_line(kvmbox("frobnicate"), "unknown command")
+
+
+def test_kvm_device_missing(tiny, tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--kvm", tmp_path / "kvm"),
+                          "no such device")
+
+
+def test_kvm_device_without_permission(tiny):
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to run kvmbox as an unprivileged user"
+    os.chmod(tiny, 0o644)
+    os.chmod(tiny.parent, 0o755)
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                        str(KVMBOX), "run", "--kernel", str(tiny)],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert_one_clear_line(r, "permission denied")
+
+
+def test_command_line_longer_than_the_kernel_accepts(tmp_path):
+    r = kvmbox("run", "--kernel", GUEST_DIR / "bzImage", "--cmdline", "x" * 5000)
+    assert_one_clear_line(r, "--cmdline", "at most 2047")
+    r = kvmbox("run", "--kernel", tiny_path(tmp_path), "--cmdline", "x" * 5000)
+    assert_one_clear_line(r, "--cmdline", "at most 2047")
+
+
+def tiny_path(tmp_path):
+    p = tmp_path / "t.elf"
+    p.write_bytes(tiny_elf.hello_poweroff())
+    return p
+
+
+def test_help_and_version():
+    assert kvmbox("--help").returncode == 0
+    r = kvmbox("run", "--help")
+    assert r.returncode == 0 and b"--kernel" in r.stdout
+    r = kvmbox("version")
+    assert r.returncode == 0 and r.stdout.startswith(b"kvmbox ")
+
+
+def test_check_reports_capabilities():
+    r = kvmbox("check")
+    assert r.returncode == 0, r.stdout
+    assert b"KVM_CAP_IRQCHIP" in r.stdout and b"can run" in r.stdout
