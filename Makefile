@@ -55,8 +55,10 @@ run: deps kvmbox guest
 	$(BUILD)/kvmbox run --kernel $(GUEST_KERNEL) --initrd $(GUEST_INITRD) \
 		--cmdline "$(GUEST_CMDLINE)" --mem 256M --cpus 2 --cpu-features=$(GUEST_CPU_FEATURES)
 
-unit: $(UNIT_BINS)
-	@scripts/run-unit-tests.sh $(UNIT_BINS)
+# The loader tests parse the real guest kernel (and corrupted copies of it).
+unit: $(UNIT_BINS) guest
+	@KVMBOX_GUEST_BZIMAGE=$(GUEST_BZIMAGE) KVMBOX_GUEST_VMLINUX=$(GUEST_KERNEL) \
+		scripts/run-unit-tests.sh $(UNIT_BINS)
 
 e2e: kvmbox guest
 	KVMBOX=$(BUILD)/kvmbox GUEST_DIR=$(GUEST_DIR) GUEST_CPU_FEATURES=$(GUEST_CPU_FEATURES) \

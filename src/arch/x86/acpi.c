@@ -137,6 +137,7 @@ static void fadt_init(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->x_pm_tmr_blk = gas_io(pm + ACPI_PM_TMR_OFF, ACPI_PM_TMR_LEN, ACPI_GAS_ACCESS_DWORD);
 	f->p_lvl2_lat = ACPI_C2_UNSUPPORTED;
 	f->p_lvl3_lat = ACPI_C3_UNSUPPORTED;
+	f->century = 0x32; /* CMOS century register (devices/rtc_cmos.c) */
 	f->iapc_boot_arch = ACPI_IAPC_BOOT_8042 | ACPI_IAPC_BOOT_VGA_NOT_PRESENT;
 	/* Power and sleep buttons are control-method (none); TMR_VAL_EXT clear: 24-bit timer. */
 	f->flags = ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON |
