@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_WARN;
 static int raw_terminal;
@@ -36,6 +38,29 @@ static void log_vprint(const char *prefix, int errnum, const char *fmt, va_list 
 		log_vprint(prefix, errnum, fmt, ap);                                               \
 		va_end(ap);                                                                        \
 	} while (0)
+
+static double monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double start_ms;
+
+void log_mark_start(void)
+{
+	/* A benchmark launcher may pass the CLOCK_MONOTONIC time just before its execve(). */
+	const char *exec_ns = getenv("KVMBOX_EXEC_NS");
+
+	start_ms = exec_ns ? strtoull(exec_ns, NULL, 10) / 1e6 : monotonic_ms();
+}
+
+double log_elapsed_ms(void)
+{
+	return monotonic_ms() - start_ms;
+}
 
 void log_warn(const char *fmt, ...)
 {

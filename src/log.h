@@ -10,6 +10,10 @@ void log_set_level(enum log_level level);
 /* Line ends: "\r\n" while the terminal is raw (no output processing), else "\n". */
 void log_set_raw_terminal(int raw);
 const char *log_eol(void);
+/* Milliseconds since log_mark_start() (called first thing in main), or since the exec time
+ * a launcher passed in KVMBOX_EXEC_NS (CLOCK_MONOTONIC nanoseconds). */
+void log_mark_start(void);
+double log_elapsed_ms(void);
 enum log_level log_get_level(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

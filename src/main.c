@@ -144,6 +144,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	log_mark_start();
 	if (!cmd) {
 		print_usage(stderr);
 		return EXIT_HOST_ERROR;
