@@ -26,10 +26,11 @@ void config_defaults(struct vm_config *cfg)
 void config_print_run_help(void)
 {
 	printf("usage: kvmbox run --kernel FILE [options]\n"
+	       "       kvmbox run --firmware FILE [options]\n"
 	       "\n"
 	       "Boots a Linux kernel (bzImage, or an ELF vmlinux with a PVH entry note).\n"
 	       "\n"
-	       "  --kernel FILE          kernel to boot (required)\n"
+	       "  --kernel FILE          kernel to boot: bzImage, ELF vmlinux (PVH) or multiboot\n"
 	       "  --initrd FILE          initial ramdisk\n"
 	       "  --cmdline STRING       kernel command line (default \"console=ttyS0\")\n"
 	       "  --mem SIZE             guest RAM, e.g. 512M, 2G (plain number = MiB; default "
@@ -41,13 +42,18 @@ void config_print_run_help(void)
 	       "  --on-reboot ACTION     restart (default) or exit when the guest reboots\n"
 	       "  --no-acpi              no ACPI tables; an MP table describes the CPUs\n"
 	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	       "  --firmware FILE        start a raw firmware image at the reset vector instead\n"
+	       "                         of --kernel (mapped read-only below 4 GiB)\n"
+	       "  --debug-exit           exit port 0xf4: a guest write of v exits with (v<<1)|1\n"
+	       "  --test-device          MMIO/PIO test device for test guests (0xfe000000, 0xe0)\n"
 	       "  -v, --verbose          more log output (repeat for debug)\n"
 	       "  -h, --help             this help\n"
 	       "\n"
 	       "Console: the guest's serial port is the terminal. Ctrl-A x quits, Ctrl-A h "
 	       "helps.\n"
 	       "Exit status: 0 guest powered off (or rebooted with --on-reboot exit),\n"
-	       "             1 bad usage or host error, 2 guest crashed.\n",
+	       "             1 bad usage or host error, 2 guest crashed,\n"
+	       "             (v<<1)|1 when a guest writes v to the --debug-exit port.\n",
 	       CONFIG_MAX_CPUS);
 }
 
@@ -127,6 +133,9 @@ enum {
 	OPT_ON_REBOOT,
 	OPT_NO_ACPI,
 	OPT_KVM,
+	OPT_FIRMWARE,
+	OPT_DEBUG_EXIT,
+	OPT_TEST_DEVICE,
 };
 
 static const struct option run_options[] = {
@@ -142,6 +151,10 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "kvm", required_argument, NULL, OPT_KVM },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+	{ "bios", required_argument, NULL, OPT_FIRMWARE },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -226,6 +239,9 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			break;
 		case OPT_NO_ACPI: cfg->acpi = false; break;
 		case OPT_KVM: cfg->kvm_path = optarg; break;
+		case OPT_FIRMWARE: cfg->firmware = optarg; break;
+		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
+		case OPT_TEST_DEVICE: cfg->test_device = true; break;
 		case 'v': cfg->verbosity++; break;
 		case 'h': config_print_run_help(); return 1;
 		case ':':
@@ -241,7 +257,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	if (optind < argc)
 		return log_errorx("unexpected argument '%s'; see 'kvmbox run --help'",
 				  argv[optind]);
-	if (!cfg->kernel)
+	if (cfg->firmware && (cfg->kernel || cfg->initrd))
+		return log_errorx("--firmware boots the firmware image alone; drop --kernel and "
+				  "--initrd");
+	if (!cfg->kernel && !cfg->firmware)
 		return log_errorx("no kernel given: use --kernel FILE (see 'kvmbox run --help')");
 	return 0;
 }

@@ -28,6 +28,9 @@ struct vm_config {
 	const char *serial_path;
 	enum on_reboot on_reboot;
 	bool acpi;
+	const char *firmware; /* raw image started at the reset vector, instead of --kernel */
+	bool debug_exit; /* QEMU-compatible isa-debug-exit port at 0xf4 */
+	bool test_device; /* devices/test_device.h, for test guests */
 	int verbosity; /* 0 = warnings, 1 = info (-v), 2 = debug (-vv) */
 	const char *kvm_path;
 };

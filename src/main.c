@@ -54,6 +54,7 @@ static const char *stop_reason_text(enum vm_stop_reason r)
 	case VM_STOP_CRASH: return "guest crashed";
 	case VM_STOP_QUIT: return "stopped by the user";
 	case VM_STOP_ERROR: return "stopped by an internal error";
+	case VM_STOP_DEBUG_EXIT: return "guest wrote the debug-exit port";
 	default: return "stopped";
 	}
 }
@@ -64,7 +65,7 @@ static int cmd_run(int argc, char **argv)
 	struct kvm kvm;
 	struct console con;
 	struct vm vm;
-	int serial_fd, status = EXIT_HOST_ERROR, r;
+	int serial_fd, status = EXIT_HOST_ERROR, r, debug_status;
 
 	config_defaults(&cfg);
 	r = config_parse_run(&cfg, argc, argv);
@@ -89,11 +90,14 @@ static int cmd_run(int argc, char **argv)
 		}
 		console_run(&con, &vm);
 		reason = vm_join(&vm);
+		debug_status = vm.exit_status;
 		vm_destroy(&vm);
 		log_info("%s", stop_reason_text(reason));
 		if (reason == VM_STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART)
 			continue;
-		if (reason == VM_STOP_CRASH)
+		if (reason == VM_STOP_DEBUG_EXIT)
+			status = debug_status;
+		else if (reason == VM_STOP_CRASH)
 			status = EXIT_GUEST_CRASH;
 		else if (reason == VM_STOP_ERROR)
 			status = EXIT_HOST_ERROR;

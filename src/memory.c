@@ -37,6 +37,21 @@ int memory_init(struct guest_memory *mem, uint64_t size)
 	mem->regions[0].host = mem->base;
 	if (mem->nregions == 2)
 		mem->regions[1].host = mem->base + mem->regions[0].size;
+	mem->low_end = mem->regions[0].size;
+	return 0;
+}
+
+int memory_carve_hole(struct guest_memory *mem, uint64_t start, uint64_t end)
+{
+	struct mem_region *r = &mem->regions[0];
+
+	if (mem->nregions == MEM_MAX_REGIONS || r->gpa != 0 || start >= end || end >= r->size)
+		return -EINVAL;
+	memmove(&mem->regions[2], &mem->regions[1], (mem->nregions - 1) * sizeof(*r));
+	mem->regions[1] = (struct mem_region){ .gpa = end, .size = r->size - end,
+					       .host = r->host + end };
+	r->size = start;
+	mem->nregions++;
 	return 0;
 }
 
@@ -95,7 +110,7 @@ int memory_read(const struct guest_memory *mem, uint64_t gpa, void *dst, uint64_
 
 uint64_t memory_low_end(const struct guest_memory *mem)
 {
-	return mem->regions[0].gpa + mem->regions[0].size;
+	return mem->low_end;
 }
 
 static int e820_add(struct e820_entry *out, int n, int max, uint64_t addr, uint64_t size,
@@ -115,7 +130,7 @@ int e820_build(const struct guest_memory *mem, struct e820_entry *out, int max)
 	n = e820_add(out, n, max, MEM_LOW_RAM_END, MEM_HIGH_START - MEM_LOW_RAM_END,
 		     E820_RESERVED);
 	n = e820_add(out, n, max, MEM_HIGH_START, low_end - MEM_HIGH_START, E820_RAM);
-	if (mem->nregions == 2)
-		n = e820_add(out, n, max, mem->regions[1].gpa, mem->regions[1].size, E820_RAM);
+	if (mem->size > low_end)
+		n = e820_add(out, n, max, MEM_PCI_HOLE_END, mem->size - low_end, E820_RAM);
 	return n;
 }

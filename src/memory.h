@@ -40,11 +40,14 @@ struct mem_region {
 	uint8_t *host;
 };
 
+#define MEM_MAX_REGIONS 3
+
 struct guest_memory {
 	uint8_t *base; /* host mapping of all RAM */
 	uint64_t size; /* total RAM bytes */
-	struct mem_region regions[2];
+	struct mem_region regions[MEM_MAX_REGIONS];
 	int nregions;
+	uint64_t low_end; /* end of RAM below 4 GiB */
 };
 
 /*
@@ -55,7 +58,13 @@ int memory_layout(uint64_t size, struct mem_region regions[2]);
 
 /* Maps RAM (MAP_NORESERVE, nothing prefaulted). Returns 0 or -errno. */
 int memory_init(struct guest_memory *mem, uint64_t size);
-/* Registers the regions as KVM memslots on vm_fd. Returns 0 or -errno. */
+/*
+ * Takes [start, end) out of low RAM so something else (the firmware's alias below 1 MiB)
+ * can be mapped there; kvmbox then never hands out pointers into it. Call before
+ * memory_register. Returns 0 or -EINVAL.
+ */
+int memory_carve_hole(struct guest_memory *mem, uint64_t start, uint64_t end);
+/* Registers the regions as KVM memslots 0..nregions-1 on vm_fd. Returns 0 or -errno. */
 int memory_register(const struct guest_memory *mem, int vm_fd);
 void memory_destroy(struct guest_memory *mem);
 

@@ -1,6 +1,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "devices/rtc_cmos.h"
 #include "devices/serial_16550.h"
 #include "log.h"
+#include <linux/kvm.h>
 
 static void vm_reset_cb(void *ctx)
 {
@@ -23,6 +25,15 @@ static void vm_reset_cb(void *ctx)
 static void vm_poweroff_cb(void *ctx)
 {
 	vm_request_stop(ctx, VM_STOP_POWEROFF);
+}
+
+static void vm_debug_exit_cb(void *ctx, int status)
+{
+	struct vm *vm = ctx;
+
+	/* Written before the stop is published; read after the vCPUs are joined. */
+	__atomic_store_n(&vm->exit_status, status, __ATOMIC_SEQ_CST);
+	vm_request_stop(vm, VM_STOP_DEBUG_EXIT);
 }
 
 static int pio_add(struct vm *vm, uint64_t base, uint64_t len, bus_io_fn fn, void *opaque,
@@ -40,7 +51,7 @@ static int pio_add(struct vm *vm, uint64_t base, uint64_t len, bus_io_fn fn, voi
 static int vm_create_devices(struct vm *vm, int serial_out_fd)
 {
 	int *vm_fd = &vm->kvm->vm_fd;
-	uint64_t above_4g = vm->mem.nregions == 2 ? vm->mem.regions[1].size : 0;
+	uint64_t above_4g = vm->mem.size - memory_low_end(&vm->mem);
 
 	irq_line_init_kvm(&vm->irq_com1, vm_fd, IRQ_COM1);
 	irq_line_init_kvm(&vm->irq_rtc, vm_fd, IRQ_RTC);
@@ -59,6 +70,23 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 		    "reset-control") < 0 ||
 	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0)
 		return -1;
+	if (vm->cfg->debug_exit) {
+		vm->debug_exit = (struct debug_exit){ .exit = vm_debug_exit_cb, .ctx = vm };
+		if (pio_add(vm, PORT_DEBUG_EXIT, DEBUG_EXIT_LEN, debug_exit_io, &vm->debug_exit,
+			    "debug-exit") < 0)
+			return -1;
+	}
+	if (vm->cfg->test_device) {
+		vm->test_device = malloc(sizeof(*vm->test_device));
+		if (!vm->test_device)
+			return log_errorx("out of memory creating devices");
+		test_device_init(vm->test_device);
+		if (pio_add(vm, TEST_DEVICE_PORT_BASE, TEST_DEVICE_PORT_LEN, test_device_pio,
+			    vm->test_device, "test-device") < 0 ||
+		    bus_register(&vm->mmio, TEST_DEVICE_MMIO_BASE, TEST_DEVICE_MMIO_LEN,
+				 test_device_mmio, vm->test_device, "test-device") < 0)
+			return log_errorx("cannot register the test device");
+	}
 	if (vm->cfg->acpi) {
 		vm->pm = acpi_pm_create(&vm->irq_sci, vm_poweroff_cb, vm);
 		if (!vm->pm)
@@ -115,6 +143,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int s
 		return log_error("--mem %lluM: allocating guest memory",
 				 (unsigned long long)(cfg->mem_size / MiB));
 	}
+	if (cfg->firmware) {
+		if (firmware_load(&vm->firmware, cfg->firmware) < 0)
+			return -1;
+		/* Below 1 MiB the guest sees the end of the image instead of RAM. */
+		memory_carve_hole(&vm->mem, firmware_alias_start(&vm->firmware), MEM_HIGH_START);
+	}
 	if (kvm_create_vm(kvm) < 0)
 		return -1;
 	r = memory_register(&vm->mem, kvm->vm_fd);
@@ -122,10 +156,23 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int s
 		errno = -r;
 		return log_error("KVM_SET_USER_MEMORY_REGION");
 	}
-	if (vm_build_firmware_tables(vm, &req.rsdp_gpa) < 0)
-		return -1;
-	if (boot_load(&vm->mem, &req, &vm->entry) < 0)
-		return -1;
+	if (cfg->firmware) {
+		/* The firmware brings its own tables and starts where the CPU resets. */
+		if (!kvm_check_extension(kvm, KVM_CAP_READONLY_MEM))
+			return log_errorx("--firmware: this host's KVM lacks read-only memory "
+					  "(KVM_CAP_READONLY_MEM)");
+		r = firmware_map(&vm->firmware, kvm->vm_fd, vm->mem.nregions);
+		if (r < 0) {
+			errno = -r;
+			return log_error("--firmware %s: mapping it", cfg->firmware);
+		}
+		vm->entry.mode = BOOT_ENTRY_RESET;
+	} else {
+		if (vm_build_firmware_tables(vm, &req.rsdp_gpa) < 0)
+			return -1;
+		if (boot_load(&vm->mem, &req, &vm->entry) < 0)
+			return -1;
+	}
 	if (x86_entry_setup_memory(&vm->mem, &vm->entry) < 0)
 		return log_errorx("guest memory too small for the boot page tables");
 	if (vm_create_devices(vm, serial_out_fd) < 0)
@@ -191,6 +238,11 @@ void vm_destroy(struct vm *vm)
 	rtc_destroy(vm->rtc);
 	i8042_destroy(vm->i8042);
 	acpi_pm_destroy(vm->pm);
+	if (vm->test_device) {
+		test_device_destroy(vm->test_device);
+		free(vm->test_device);
+	}
+	firmware_destroy(&vm->firmware);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	if (vm->kvm)

@@ -12,8 +12,11 @@
 #include "boot/boot.h"
 #include "bus.h"
 #include "config.h"
+#include "boot/firmware.h"
+#include "devices/debug_exit.h"
 #include "devices/post_port.h"
 #include "devices/reset_control.h"
+#include "devices/test_device.h"
 #include "irq.h"
 #include "kvm.h"
 #include "memory.h"
@@ -26,6 +29,7 @@ enum vm_stop_reason {
 	VM_STOP_CRASH, /* triple fault, failed entry, unhandled internal error */
 	VM_STOP_QUIT, /* the user quit from the console */
 	VM_STOP_ERROR, /* kvmbox itself failed */
+	VM_STOP_DEBUG_EXIT, /* the guest wrote the debug-exit port: exit with vm->exit_status */
 };
 
 struct serial;
@@ -51,9 +55,13 @@ struct vm {
 	struct acpi_pm *pm;
 	struct reset_control reset_control;
 	struct post_port post;
+	struct debug_exit debug_exit;
+	struct test_device *test_device;
+	struct firmware firmware;
 
 	int stop_fd; /* eventfd, readable once a stop was requested */
 	int stop_reason; /* enum vm_stop_reason, first request wins */
+	int exit_status; /* for VM_STOP_DEBUG_EXIT */
 };
 
 /* Builds the VM; serial_out_fd receives the UART's output (-1 discards it). */

@@ -10,12 +10,14 @@
 
 enum boot_entry_mode {
 	BOOT_ENTRY_LONG64, /* Linux 64-bit boot protocol: paging on, RSI = boot_params */
-	BOOT_ENTRY_PROT32, /* PVH: 32-bit protected mode, paging off, EBX = start_info */
+	BOOT_ENTRY_PROT32, /* PVH, multiboot: 32-bit protected mode, paging off */
+	BOOT_ENTRY_RESET, /* firmware: the CPU's reset state, F000:FFF0 in real mode */
 };
 
 struct boot_entry {
 	enum boot_entry_mode mode;
 	uint64_t rip;
+	uint64_t rax;
 	uint64_t rsi;
 	uint64_t rbx;
 };

@@ -67,6 +67,8 @@ int x86_entry_setup_memory(struct guest_memory *mem, const struct boot_entry *en
 	uint64_t gdt[GDT_ENTRIES];
 	uint64_t *pml4, *pdpt, *pd;
 
+	if (entry->mode == BOOT_ENTRY_RESET)
+		return 0;
 	gdt_build(gdt, entry->mode);
 	if (memory_write(mem, BOOT_GDT_ADDR, gdt, sizeof(gdt)) < 0)
 		return -EFAULT;
@@ -90,11 +92,13 @@ int x86_entry_setup_memory(struct guest_memory *mem, const struct boot_entry *en
 int x86_entry_set_vcpu(int vcpu_fd, const struct boot_entry *entry)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rflags = 2, .rip = entry->rip, .rsi = entry->rsi,
-				 .rbx = entry->rbx };
+	struct kvm_regs regs = { .rflags = 2, .rip = entry->rip, .rax = entry->rax,
+				 .rsi = entry->rsi, .rbx = entry->rbx };
 	uint64_t gdt[GDT_ENTRIES];
 	struct kvm_segment code, data;
 
+	if (entry->mode == BOOT_ENTRY_RESET)
+		return 0; /* KVM creates vCPUs in the reset state */
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	gdt_build(gdt, entry->mode);
