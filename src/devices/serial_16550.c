@@ -29,6 +29,7 @@ struct serial {
 	const struct irq_line *irq;
 	int out_fd;
 	int rx_space_fd;
+	bool output_detached; /* set once the VM stops: output is dropped, never waited for */
 
 	uint8_t dll, dlm;
 	uint8_t ier;
@@ -189,13 +190,15 @@ static void serial_tx_out(struct serial *s, uint8_t byte)
 {
 	ssize_t n;
 
-	if (s->out_fd < 0)
+	if (s->out_fd < 0 || __atomic_load_n(&s->output_detached, __ATOMIC_SEQ_CST))
 		return;
 	for (;;) {
 		n = write(s->out_fd, &byte, 1);
 		if (n == 1)
 			return;
-		if (n < 0 && errno == EINTR)
+		/* A stopping VM kicks us out of a write blocked on a full pipe or terminal. */
+		if (n < 0 && errno == EINTR &&
+		    !__atomic_load_n(&s->output_detached, __ATOMIC_SEQ_CST))
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			log_once(log_warn, "serial: writing console output");
@@ -399,6 +402,12 @@ err_free:
 	free(s);
 	errno = err;
 	return NULL;
+}
+
+void serial_detach_output(struct serial *s)
+{
+	if (s)
+		__atomic_store_n(&s->output_detached, true, __ATOMIC_SEQ_CST);
 }
 
 void serial_destroy(struct serial *s)

@@ -95,6 +95,9 @@ struct serial;
  */
 struct serial *serial_create(const struct irq_line *irq, int out_fd);
 void serial_destroy(struct serial *s);
+/* From any thread when the VM stops: later output is dropped and a write blocked on a full
+ * output (interrupted by the vCPU kick) gives up, so a stopped reader cannot hang kvmbox. */
+void serial_detach_output(struct serial *s);
 
 /* Bus handler for the 8 ports; opaque is the struct serial. */
 void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
