@@ -11,6 +11,7 @@
 #include "arch/x86/mptable.h"
 #include "arch/x86/platform.h"
 #include "devices/acpi_pm.h"
+#include "devices/fw_cfg.h"
 #include "devices/i8042.h"
 #include "devices/rtc_cmos.h"
 #include "devices/serial_16550.h"
@@ -48,6 +49,28 @@ static int pio_add(struct vm *vm, uint64_t base, uint64_t len, bus_io_fn fn, voi
 	return 0;
 }
 
+/* QEMU-compatible fw_cfg: what firmware and test guests ask the platform about. */
+static int vm_create_fw_cfg(struct vm *vm)
+{
+	struct e820_entry map[E820_MAX_ENTRIES];
+	int n = e820_build(&vm->mem, map, E820_MAX_ENTRIES);
+	struct fw_cfg *f = fw_cfg_create(&vm->mem);
+
+	if (!f)
+		return log_errorx("out of memory creating fw_cfg");
+	vm->fw_cfg = f;
+	if (fw_cfg_add_u64(f, FW_CFG_RAM_SIZE, vm->mem.size) < 0 ||
+	    fw_cfg_add_u16(f, FW_CFG_NB_CPUS, (uint16_t)vm->cfg->cpus) < 0 ||
+	    fw_cfg_add_u16(f, FW_CFG_MAX_CPUS, (uint16_t)vm->cfg->cpus) < 0 ||
+	    fw_cfg_add_u16(f, FW_CFG_NOGRAPHIC, 1) < 0 ||
+	    fw_cfg_add_file(f, "etc/e820", map, (size_t)n * sizeof(map[0])) < 0)
+		return log_errorx("cannot fill fw_cfg");
+	if (pio_add(vm, FW_CFG_PORT_SEL, FW_CFG_SEL_NR_PORTS, fw_cfg_io, f, "fw_cfg") < 0 ||
+	    pio_add(vm, FW_CFG_PORT_DMA, FW_CFG_DMA_NR_PORTS, fw_cfg_dma_io, f, "fw_cfg-dma") < 0)
+		return -1;
+	return 0;
+}
+
 static int vm_create_devices(struct vm *vm, int serial_out_fd)
 {
 	int *vm_fd = &vm->kvm->vm_fd;
@@ -68,7 +91,8 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 	    pio_add(vm, PORT_I8042_CMD, 1, i8042_cmd_io, vm->i8042, "i8042") < 0 ||
 	    pio_add(vm, PORT_RESET_CONTROL, 1, reset_control_io, &vm->reset_control,
 		    "reset-control") < 0 ||
-	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0)
+	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0 ||
+	    vm_create_fw_cfg(vm) < 0)
 		return -1;
 	if (vm->cfg->debug_exit) {
 		vm->debug_exit = (struct debug_exit){ .exit = vm_debug_exit_cb, .ctx = vm };
@@ -209,6 +233,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	if (!__atomic_compare_exchange_n(&vm->stop_reason, &none, (int)reason, false,
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
+	serial_detach_output(vm->serial);
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
@@ -238,6 +263,7 @@ void vm_destroy(struct vm *vm)
 	rtc_destroy(vm->rtc);
 	i8042_destroy(vm->i8042);
 	acpi_pm_destroy(vm->pm);
+	fw_cfg_destroy(vm->fw_cfg);
 	if (vm->test_device) {
 		test_device_destroy(vm->test_device);
 		free(vm->test_device);

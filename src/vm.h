@@ -36,6 +36,7 @@ struct serial;
 struct rtc;
 struct i8042;
 struct acpi_pm;
+struct fw_cfg;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -53,6 +54,7 @@ struct vm {
 	struct rtc *rtc;
 	struct i8042 *i8042;
 	struct acpi_pm *pm;
+	struct fw_cfg *fw_cfg;
 	struct reset_control reset_control;
 	struct post_port post;
 	struct debug_exit debug_exit;
