@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "boot/bzimage.h"
+#include "boot/multiboot.h"
 #include "boot/pvh.h"
 #include "log.h"
 
@@ -85,6 +86,34 @@ uint64_t boot_place_initrd(uint64_t size, uint64_t min, uint64_t max_end)
 	return addr >= min && addr != 0 ? addr : 0;
 }
 
+/*
+ * QEMU's order for -kernel: bzImage, then multiboot, then ELF with a PVH note. A file only
+ * the PVH loader accepts (e.g. ELF64 with both a multiboot header and a PVH note) boots
+ * through PVH; a broken multiboot header with no other way to boot gets the multiboot error.
+ */
+static int load_kernel(struct guest_memory *mem, const struct boot_request *req,
+		       const struct boot_file *k, struct boot_entry *entry)
+{
+	struct multiboot_image mb;
+	struct pvh_info pvh;
+	const char *why;
+	bool is_elf = elf_detect(k->data, k->size);
+
+	if (bzimage_detect(k->data, k->size))
+		return bzimage_load(mem, req, k, entry);
+	if (multiboot_find_header(k->data, k->size) < 0) {
+		if (is_elf)
+			return pvh_load(mem, req, k, entry);
+		return log_errorx("--kernel %s: neither a bzImage nor an ELF vmlinux, and no "
+				  "multiboot header",
+				  req->kernel_path);
+	}
+	if (is_elf && multiboot_parse(k->data, k->size, &mb, &why) < 0 &&
+	    pvh_parse(k->data, k->size, &pvh, &why) == 0)
+		return pvh_load(mem, req, k, entry);
+	return multiboot_load(mem, req, k, entry);
+}
+
 int boot_load(struct guest_memory *mem, const struct boot_request *req,
 	      struct boot_entry *entry)
 {
@@ -93,13 +122,7 @@ int boot_load(struct guest_memory *mem, const struct boot_request *req,
 
 	if (boot_file_read("--kernel", req->kernel_path, KERNEL_MAX_SIZE, &kernel) < 0)
 		return -1;
-	if (bzimage_detect(kernel.data, kernel.size))
-		r = bzimage_load(mem, req, &kernel, entry);
-	else if (elf_detect(kernel.data, kernel.size))
-		r = pvh_load(mem, req, &kernel, entry);
-	else
-		r = log_errorx("--kernel %s: neither a bzImage nor an ELF vmlinux",
-			       req->kernel_path);
+	r = load_kernel(mem, req, &kernel, entry);
 	boot_file_free(&kernel);
 	return r;
 }
