@@ -211,7 +211,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 {
 	int c;
 
-	optind = 1;
+	optind = 0; /* glibc: 0 also clears state left by an earlier argv */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", run_options, NULL)) != -1) {
 		int r = 0;
@@ -248,6 +248,9 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			return log_errorx("option %s needs a value; see 'kvmbox run --help'",
 					  argv[optind - 1]);
 		default:
+			if (optopt) /* a short option: optind may still point at its word */
+				return log_errorx("unknown option '-%c'; see 'kvmbox run --help'",
+						  optopt);
 			return log_errorx("unknown option '%s'; see 'kvmbox run --help'",
 					  argv[optind - 1]);
 		}

@@ -125,9 +125,10 @@ int bzimage_load(struct guest_memory *mem, const struct boot_request *req,
 				  cmdline_len, (unsigned long long)info.cmdline_max);
 	kernel_end = info.load_addr + info.hdr.init_size;
 	if (kernel_end > memory_low_end(mem))
-		return log_errorx("--kernel %s: needs %llu MiB of guest memory to decompress; "
-				  "raise --mem",
-				  req->kernel_path, (unsigned long long)(kernel_end / MiB + 1));
+		return log_errorx("--kernel %s: needs at least %lluM of guest memory to "
+				  "decompress; raise --mem",
+				  req->kernel_path,
+				  (unsigned long long)((kernel_end + 2 * MiB - 1) / (2 * MiB) * 2));
 	if (memory_write(mem, info.load_addr, kernel->data + info.setup_size,
 			 info.payload_size) < 0 ||
 	    memory_write(mem, BOOT_CMDLINE_ADDR, req->cmdline, cmdline_len + 1) < 0)

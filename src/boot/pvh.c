@@ -13,9 +13,12 @@ bool elf_detect(const uint8_t *buf, size_t len)
 }
 
 /* Bounds-checked view of the program header table. */
-static const Elf64_Phdr *phdr_at(const uint8_t *buf, const Elf64_Ehdr *eh, int i)
+static Elf64_Phdr phdr_at(const uint8_t *buf, const Elf64_Ehdr *eh, int i)
 {
-	return (const Elf64_Phdr *)(buf + eh->e_phoff + (size_t)i * sizeof(Elf64_Phdr));
+	Elf64_Phdr ph; /* copied: e_phoff need not be aligned */
+
+	memcpy(&ph, buf + eh->e_phoff + (size_t)i * sizeof(Elf64_Phdr), sizeof(ph));
+	return ph;
 }
 
 static int find_pvh_note(const uint8_t *buf, size_t len, const Elf64_Phdr *ph, uint64_t *entry)
@@ -70,14 +73,17 @@ int pvh_parse(const uint8_t *buf, size_t len, struct pvh_info *info, const char 
 		return -1;
 	}
 	for (int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = phdr_at(buf, eh, i);
+		const Elf64_Phdr phv = phdr_at(buf, eh, i), *ph = &phv;
 		uint64_t end;
 		if (ph->p_type == PT_NOTE && !have_note)
 			have_note = find_pvh_note(buf, len, ph, &info->entry) == 0;
 		if (ph->p_type != PT_LOAD)
 			continue;
-		if (ph->p_filesz > ph->p_memsz ||
-		    __builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) || end > len) {
+		if (ph->p_filesz > ph->p_memsz) {
+			*why = "corrupt ELF: a segment's file size exceeds its memory size";
+			return -1;
+		}
+		if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) || end > len) {
 			*why = "truncated ELF: a segment lies beyond the end of the file";
 			return -1;
 		}
@@ -148,12 +154,16 @@ int pvh_load(struct guest_memory *mem, const struct boot_request *req,
 		return log_errorx("--cmdline: %zu bytes, but the kernel accepts at most %d",
 				  cmdline_len, PVH_CMDLINE_MAX);
 	for (int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = phdr_at(kernel->data, eh, i);
+		const Elf64_Phdr phv = phdr_at(kernel->data, eh, i), *ph = &phv;
 		uint8_t *dst;
 		if (ph->p_type != PT_LOAD)
 			continue;
 		dst = gpa_to_host(mem, ph->p_paddr, ph->p_memsz);
-		if (!dst || ph->p_paddr < MEM_HIGH_START)
+		if (ph->p_paddr < MEM_HIGH_START)
+			return log_errorx("--kernel %s: segment at %#llx lies below 1 MiB, where "
+					  "kvmbox keeps boot structures; link the kernel higher",
+					  req->kernel_path, (unsigned long long)ph->p_paddr);
+		if (!dst)
 			return log_errorx("--kernel %s: segment at %#llx (%llu bytes) lies outside "
 					  "guest RAM; raise --mem",
 					  req->kernel_path, (unsigned long long)ph->p_paddr,

@@ -70,7 +70,7 @@ static void update_sci(struct acpi_pm *pm)
 }
 
 /* Registers are little endian; accesses may cover any bytes of the block. */
-static uint8_t reg_read_byte(struct acpi_pm *pm, uint64_t off)
+static uint8_t reg_read_byte(struct acpi_pm *pm, uint64_t off, uint32_t tmr)
 {
 	uint32_t v;
 
@@ -83,7 +83,7 @@ static uint8_t reg_read_byte(struct acpi_pm *pm, uint64_t off)
 		v = pm->control;
 		off -= ACPI_PM1_CNT_OFF;
 	} else if (off >= ACPI_PM_TMR_OFF && off < ACPI_PM_TMR_OFF + ACPI_PM_TMR_LEN) {
-		v = pm_timer_now();
+		v = tmr;
 		off -= ACPI_PM_TMR_OFF;
 	} else {
 		return 0xff;
@@ -99,8 +99,9 @@ void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 
 	pthread_mutex_lock(&pm->lock);
 	if (!is_write) {
+		uint32_t tmr = pm_timer_now(); /* one sample for all bytes of the access */
 		for (uint32_t i = 0; i < len; i++)
-			data[i] = reg_read_byte(pm, offset + i);
+			data[i] = reg_read_byte(pm, offset + i, tmr);
 		pthread_mutex_unlock(&pm->lock);
 		return;
 	}
