@@ -65,14 +65,17 @@ e2e: kvmbox guest
 		pytest-3 -v tests/e2e
 
 test: deps
+	$(MAKE) format-check
 	$(MAKE) unit
 	$(MAKE) e2e
 
+FORMAT_FILES = $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS)
 format:
-	clang-format -i $(SRCS) $(shell find src tests -name '*.h') $(UNIT_SRCS)
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(SRCS) $(shell find src tests -name '*.h') $(UNIT_SRCS)
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: clean"
+
 
 clean:
 	rm -rf $(BUILD)

@@ -41,8 +41,9 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_io_fn fn, voi
 		bus->ranges = n;
 		bus->capacity = cap;
 	}
-	memmove(&bus->ranges[pos + 1], &bus->ranges[pos], (bus->count - pos) * sizeof(*bus->ranges));
-	bus->ranges[pos] = (struct bus_range){ base, len, fn, opaque, name };
+	memmove(&bus->ranges[pos + 1], &bus->ranges[pos],
+		(bus->count - pos) * sizeof(*bus->ranges));
+	bus->ranges[pos] = (struct bus_range){base, len, fn, opaque, name};
 	bus->count++;
 	return 0;
 }
@@ -64,8 +65,7 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
 	return NULL;
 }
 
-int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
-		 bool is_write)
+int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write)
 {
 	const struct bus_range *r = bus_find(bus, addr);
 

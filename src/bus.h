@@ -23,7 +23,7 @@ struct bus_range {
 };
 
 struct bus {
-	const char *name; /* "pio" or "mmio", for logs */
+	const char *name;	  /* "pio" or "mmio", for logs */
 	struct bus_range *ranges; /* sorted by base, never overlapping */
 	size_t count;
 	size_t capacity;
@@ -38,7 +38,6 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_io_fn fn, voi
  * Dispatches an access. Returns 0 if a device handled it, -ENOENT if no device claims the
  * whole access; then reads see all ones and writes are dropped (done here).
  */
-int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
-		 bool is_write);
+int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
 
 #endif

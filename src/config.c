@@ -71,11 +71,24 @@ int config_parse_size(const char *s, uint64_t *out)
 		return -1;
 	if (*end) {
 		switch (*end) {
-		case 'k': case 'K': mult = 1024; break;
-		case 'm': case 'M': mult = MiB; break;
-		case 'g': case 'G': mult = GiB; break;
-		case 't': case 'T': mult = 1024 * GiB; break;
-		default: return -1;
+		case 'k':
+		case 'K':
+			mult = 1024;
+			break;
+		case 'm':
+		case 'M':
+			mult = MiB;
+			break;
+		case 'g':
+		case 'G':
+			mult = GiB;
+			break;
+		case 't':
+		case 'T':
+			mult = 1024 * GiB;
+			break;
+		default:
+			return -1;
 		}
 		end++;
 		if (*end == 'i' && end[1] == 'B')
@@ -139,25 +152,25 @@ enum {
 };
 
 static const struct option run_options[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-	{ "append", required_argument, NULL, OPT_CMDLINE },
-	{ "mem", required_argument, NULL, OPT_MEM },
-	{ "memory", required_argument, NULL, OPT_MEM },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
-	{ "serial", required_argument, NULL, OPT_SERIAL },
-	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
-	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
-	{ "kvm", required_argument, NULL, OPT_KVM },
-	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
-	{ "bios", required_argument, NULL, OPT_FIRMWARE },
-	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
-	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"append", required_argument, NULL, OPT_CMDLINE},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"memory", required_argument, NULL, OPT_MEM},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"cpu-features", required_argument, NULL, OPT_CPU_FEATURES},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"on-reboot", required_argument, NULL, OPT_ON_REBOOT},
+    {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
+    {"kvm", required_argument, NULL, OPT_KVM},
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+    {"bios", required_argument, NULL, OPT_FIRMWARE},
+    {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
+    {"test-device", no_argument, NULL, OPT_TEST_DEVICE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_cpus(struct vm_config *cfg, const char *arg)
@@ -216,11 +229,21 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":vh", run_options, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
-		case OPT_KERNEL: cfg->kernel = optarg; break;
-		case OPT_INITRD: cfg->initrd = optarg; break;
-		case OPT_CMDLINE: cfg->cmdline = optarg; break;
-		case OPT_MEM: r = parse_mem(cfg, optarg); break;
-		case OPT_CPUS: r = parse_cpus(cfg, optarg); break;
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg->cmdline = optarg;
+			break;
+		case OPT_MEM:
+			r = parse_mem(cfg, optarg);
+			break;
+		case OPT_CPUS:
+			r = parse_cpus(cfg, optarg);
+			break;
 		case OPT_CPU_FEATURES:
 			if (!strcmp(optarg, "help")) {
 				cpuid_print_feature_names();
@@ -228,7 +251,9 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			}
 			r = config_parse_cpu_features(cfg, optarg);
 			break;
-		case OPT_SERIAL: r = parse_serial(cfg, optarg); break;
+		case OPT_SERIAL:
+			r = parse_serial(cfg, optarg);
+			break;
 		case OPT_ON_REBOOT:
 			if (!strcmp(optarg, "restart"))
 				cfg->on_reboot = ON_REBOOT_RESTART;
@@ -237,13 +262,27 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			else
 				r = log_errorx("--on-reboot %s: use restart or exit", optarg);
 			break;
-		case OPT_NO_ACPI: cfg->acpi = false; break;
-		case OPT_KVM: cfg->kvm_path = optarg; break;
-		case OPT_FIRMWARE: cfg->firmware = optarg; break;
-		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
-		case OPT_TEST_DEVICE: cfg->test_device = true; break;
-		case 'v': cfg->verbosity++; break;
-		case 'h': config_print_run_help(); return 1;
+		case OPT_NO_ACPI:
+			cfg->acpi = false;
+			break;
+		case OPT_KVM:
+			cfg->kvm_path = optarg;
+			break;
+		case OPT_FIRMWARE:
+			cfg->firmware = optarg;
+			break;
+		case OPT_DEBUG_EXIT:
+			cfg->debug_exit = true;
+			break;
+		case OPT_TEST_DEVICE:
+			cfg->test_device = true;
+			break;
+		case 'v':
+			cfg->verbosity++;
+			break;
+		case 'h':
+			config_print_run_help();
+			return 1;
 		case ':':
 			return log_errorx("option %s needs a value; see 'kvmbox run --help'",
 					  argv[optind - 1]);

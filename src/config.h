@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_CPUS 64
+#define CONFIG_MAX_CPUS		64
 #define CONFIG_MAX_CPU_FEATURES 32
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
@@ -29,9 +29,9 @@ struct vm_config {
 	enum on_reboot on_reboot;
 	bool acpi;
 	const char *firmware; /* raw image started at the reset vector, instead of --kernel */
-	bool debug_exit; /* QEMU-compatible isa-debug-exit port at 0xf4 */
-	bool test_device; /* devices/test_device.h, for test guests */
-	int verbosity; /* 0 = warnings, 1 = info (-v), 2 = debug (-vv) */
+	bool debug_exit;      /* QEMU-compatible isa-debug-exit port at 0xf4 */
+	bool test_device;     /* devices/test_device.h, for test guests */
+	int verbosity;	      /* 0 = warnings, 1 = info (-v), 2 = debug (-vv) */
 	const char *kvm_path;
 };
 

@@ -38,7 +38,7 @@ static void crash_handler(int sig)
 static int console_raw(int fd)
 {
 	struct termios t;
-	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE };
+	static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
 
 	if (tcgetattr(fd, &saved_termios) < 0)
 		return log_error("tcgetattr");
@@ -87,9 +87,10 @@ static void console_help(void)
 {
 	const char *e = log_eol();
 
-	fprintf(stderr, "%skvmbox console escapes:%s  Ctrl-A h    this help%s"
-			"  Ctrl-A x    quit kvmbox (the guest is stopped at once)%s"
-			"  Ctrl-A a    send Ctrl-A to the guest%s",
+	fprintf(stderr,
+		"%skvmbox console escapes:%s  Ctrl-A h    this help%s"
+		"  Ctrl-A x    quit kvmbox (the guest is stopped at once)%s"
+		"  Ctrl-A a    send Ctrl-A to the guest%s",
 		e, e, e, e, e);
 }
 
@@ -106,13 +107,19 @@ int console_escape_feed(struct console *c, uint8_t byte, bool *quit, bool *help)
 	c->escape = false;
 	switch (byte) {
 	case 'x':
-	case 'X': *quit = true; return -1;
+	case 'X':
+		*quit = true;
+		return -1;
 	case 'h':
 	case 'H':
-	case '?': *help = true; return -1;
+	case '?':
+		*help = true;
+		return -1;
 	case 'a':
-	case CTRL_A: return CTRL_A;
-	default: return -1; /* unknown escape: ignored, as QEMU does */
+	case CTRL_A:
+		return CTRL_A;
+	default:
+		return -1; /* unknown escape: ignored, as QEMU does */
 	}
 }
 
@@ -150,9 +157,9 @@ void console_run(struct console *c, struct vm *vm)
 
 	while (!vm_stopping(vm)) {
 		struct pollfd p[3] = {
-			{ .fd = vm->stop_fd, .events = POLLIN },
-			{ .fd = c->signal_fd, .events = POLLIN },
-			{ .fd = -1, .events = POLLIN },
+		    {.fd = vm->stop_fd, .events = POLLIN},
+		    {.fd = c->signal_fd, .events = POLLIN},
+		    {.fd = -1, .events = POLLIN},
 		};
 		/* With input pending, wait for FIFO room instead of reading more. */
 		if (c->off < c->len)
@@ -176,7 +183,8 @@ void console_run(struct console *c, struct vm *vm)
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (c->off < c->len) {
 				uint64_t drained;
-				if (read(space_fd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+				if (read(space_fd, &drained, sizeof(drained)) < 0 &&
+				    errno != EAGAIN)
 					log_warn("serial space eventfd");
 			} else {
 				console_read_input(c, vm);

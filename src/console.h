@@ -14,10 +14,10 @@ struct vm;
 struct console {
 	int in_fd; /* -1 when the guest gets no input */
 	bool is_tty;
-	bool escape; /* Ctrl-A seen, waiting for the command key */
+	bool escape;	  /* Ctrl-A seen, waiting for the command key */
 	uint8_t buf[256]; /* input read but not yet accepted by the UART */
 	size_t len, off;
-	int signal_fd; /* SIGINT/SIGTERM/SIGHUP, to stop the guest cleanly */
+	int signal_fd;	 /* SIGINT/SIGTERM/SIGHUP, to stop the guest cleanly */
 	int exit_signal; /* the signal that stopped us, or 0 */
 };
 

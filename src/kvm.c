@@ -12,16 +12,16 @@
 #include "log.h"
 
 const struct kvm_cap_req kvm_required_caps[] = {
-	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM" },
-	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel LAPIC/IOAPIC" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", "in-kernel PIT" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "VMX real mode" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "CPUID setup" },
-	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE", "SMP bring-up" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "stopping vCPUs" },
-	{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS", "exception injection" },
-	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS", "interrupt lines" },
-	{ KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER", "LAPIC timer" },
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel LAPIC/IOAPIC"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2", "in-kernel PIT"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "VMX real mode"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "CPUID setup"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE", "SMP bring-up"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "stopping vCPUs"},
+    {KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS", "exception injection"},
+    {KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS", "interrupt lines"},
+    {KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER", "LAPIC timer"},
 };
 const size_t kvm_required_caps_count = sizeof(kvm_required_caps) / sizeof(kvm_required_caps[0]);
 
@@ -77,7 +77,7 @@ const char *kvm_missing_cap(const struct kvm *kvm)
 
 int kvm_create_vm(struct kvm *kvm)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 	const char *missing = kvm_missing_cap(kvm);
 

@@ -11,11 +11,23 @@
 static enum log_level current_level = LOG_WARN;
 static int raw_terminal;
 
-void log_set_raw_terminal(int raw) { raw_terminal = raw; }
-const char *log_eol(void) { return raw_terminal ? "\r\n" : "\n"; }
+void log_set_raw_terminal(int raw)
+{
+	raw_terminal = raw;
+}
+const char *log_eol(void)
+{
+	return raw_terminal ? "\r\n" : "\n";
+}
 
-void log_set_level(enum log_level level) { current_level = level; }
-enum log_level log_get_level(void) { return current_level; }
+void log_set_level(enum log_level level)
+{
+	current_level = level;
+}
+enum log_level log_get_level(void)
+{
+	return current_level;
+}
 
 /* One fprintf per message so lines from different threads do not interleave. */
 static void log_vprint(const char *prefix, int errnum, const char *fmt, va_list ap)
@@ -68,9 +80,18 @@ void log_warn(const char *fmt, ...)
 	LOG_BODY(LOG_WARN, "warning: ", e);
 }
 
-void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARN, "warning: ", 0); }
-void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, "", 0); }
-void log_debug(const char *fmt, ...) { LOG_BODY(LOG_DEBUG, "debug: ", 0); }
+void log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_WARN, "warning: ", 0);
+}
+void log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_INFO, "", 0);
+}
+void log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_DEBUG, "debug: ", 0);
+}
 
 int log_error(const char *fmt, ...)
 {

@@ -15,7 +15,7 @@
 #include "vm.h"
 
 enum exit_status {
-	EXIT_GUEST_OFF = 0, /* powered off, or rebooted with --on-reboot exit, or quit */
+	EXIT_GUEST_OFF = 0,  /* powered off, or rebooted with --on-reboot exit, or quit */
 	EXIT_HOST_ERROR = 1, /* bad usage, missing files, KVM problems */
 	EXIT_GUEST_CRASH = 2,
 };
@@ -36,9 +36,12 @@ static int open_serial_output(const struct vm_config *cfg)
 	int fd;
 
 	switch (cfg->serial) {
-	case SERIAL_STDIO: return STDOUT_FILENO;
-	case SERIAL_NONE: return -1;
-	case SERIAL_FILE: break;
+	case SERIAL_STDIO:
+		return STDOUT_FILENO;
+	case SERIAL_NONE:
+		return -1;
+	case SERIAL_FILE:
+		break;
 	}
 	fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -49,13 +52,20 @@ static int open_serial_output(const struct vm_config *cfg)
 static const char *stop_reason_text(enum vm_stop_reason r)
 {
 	switch (r) {
-	case VM_STOP_POWEROFF: return "guest powered off";
-	case VM_STOP_REBOOT: return "guest rebooted";
-	case VM_STOP_CRASH: return "guest crashed";
-	case VM_STOP_QUIT: return "stopped by the user";
-	case VM_STOP_ERROR: return "stopped by an internal error";
-	case VM_STOP_DEBUG_EXIT: return "guest wrote the debug-exit port";
-	default: return "stopped";
+	case VM_STOP_POWEROFF:
+		return "guest powered off";
+	case VM_STOP_REBOOT:
+		return "guest rebooted";
+	case VM_STOP_CRASH:
+		return "guest crashed";
+	case VM_STOP_QUIT:
+		return "stopped by the user";
+	case VM_STOP_ERROR:
+		return "stopped by an internal error";
+	case VM_STOP_DEBUG_EXIT:
+		return "guest wrote the debug-exit port";
+	default:
+		return "stopped";
 	}
 }
 
@@ -134,10 +144,11 @@ static int cmd_check(int argc, char **argv)
 		ok = ok && have;
 	}
 	if (access("/sys/module/kvm_pvm", F_OK) == 0)
-		printf("note: this host's KVM is kvm_pvm (nested, shadow paging): guest kernel code "
-		       "is emulated,\n      so boots are slow; run Linux guests with "
-		       "--cpu-features -cx16,-xsave\n      (see guest/README.md for the guest "
-		       "kernel command line this host needs).\n");
+		printf(
+		    "note: this host's KVM is kvm_pvm (nested, shadow paging): guest kernel code "
+		    "is emulated,\n      so boots are slow; run Linux guests with "
+		    "--cpu-features -cx16,-xsave\n      (see guest/README.md for the guest "
+		    "kernel command line this host needs).\n");
 	printf(ok ? "This host can run kvmbox guests.\n"
 		  : "This host cannot run kvmbox guests: a capability above is missing.\n");
 	kvm_close(&kvm);

@@ -10,10 +10,10 @@ int memory_layout(uint64_t size, struct mem_region regions[2])
 {
 	uint64_t low = size < MEM_PCI_HOLE_START ? size : MEM_PCI_HOLE_START;
 
-	regions[0] = (struct mem_region){ .gpa = 0, .size = low };
+	regions[0] = (struct mem_region){.gpa = 0, .size = low};
 	if (size == low)
 		return 1;
-	regions[1] = (struct mem_region){ .gpa = MEM_PCI_HOLE_END, .size = size - low };
+	regions[1] = (struct mem_region){.gpa = MEM_PCI_HOLE_END, .size = size - low};
 	return 2;
 }
 
@@ -48,8 +48,8 @@ int memory_carve_hole(struct guest_memory *mem, uint64_t start, uint64_t end)
 	if (mem->nregions == MEM_MAX_REGIONS || r->gpa != 0 || start >= end || end >= r->size)
 		return -EINVAL;
 	memmove(&mem->regions[2], &mem->regions[1], (mem->nregions - 1) * sizeof(*r));
-	mem->regions[1] = (struct mem_region){ .gpa = end, .size = r->size - end,
-					       .host = r->host + end };
+	mem->regions[1] =
+	    (struct mem_region){.gpa = end, .size = r->size - end, .host = r->host + end};
 	r->size = start;
 	mem->nregions++;
 	return 0;
@@ -59,10 +59,10 @@ int memory_register(const struct guest_memory *mem, int vm_fd)
 {
 	for (int i = 0; i < mem->nregions; i++) {
 		struct kvm_userspace_memory_region r = {
-			.slot = (uint32_t)i,
-			.guest_phys_addr = mem->regions[i].gpa,
-			.memory_size = mem->regions[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)mem->regions[i].host,
+		    .slot = (uint32_t)i,
+		    .guest_phys_addr = mem->regions[i].gpa,
+		    .memory_size = mem->regions[i].size,
+		    .userspace_addr = (uint64_t)(uintptr_t)mem->regions[i].host,
 		};
 		if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			return -errno;
@@ -117,7 +117,7 @@ static int e820_add(struct e820_entry *out, int n, int max, uint64_t addr, uint6
 		    uint32_t type)
 {
 	if (n < max && size)
-		out[n++] = (struct e820_entry){ addr, size, type };
+		out[n++] = (struct e820_entry){addr, size, type};
 	return n;
 }
 
@@ -127,8 +127,7 @@ int e820_build(const struct guest_memory *mem, struct e820_entry *out, int max)
 	int n = 0;
 
 	n = e820_add(out, n, max, 0, MEM_LOW_RAM_END, E820_RAM);
-	n = e820_add(out, n, max, MEM_LOW_RAM_END, MEM_HIGH_START - MEM_LOW_RAM_END,
-		     E820_RESERVED);
+	n = e820_add(out, n, max, MEM_LOW_RAM_END, MEM_HIGH_START - MEM_LOW_RAM_END, E820_RESERVED);
 	n = e820_add(out, n, max, MEM_HIGH_START, low_end - MEM_HIGH_START, E820_RAM);
 	if (mem->size > low_end)
 		n = e820_add(out, n, max, MEM_PCI_HOLE_END, mem->size - low_end, E820_RAM);

@@ -14,17 +14,17 @@
 #define GiB (1024ULL * MiB)
 
 /* Guest physical layout (x86). */
-#define MEM_LOW_RAM_END 0x9fc00ULL /* end of conventional memory; EBDA above */
-#define MEM_HIGH_START 0x100000ULL /* 1 MiB */
-#define MEM_PCI_HOLE_START 0xc0000000ULL /* 3 GiB: 32-bit MMIO, LAPIC, IOAPIC, ... */
-#define MEM_PCI_HOLE_END 0x100000000ULL /* 4 GiB */
-#define MEM_MIN_SIZE (32 * MiB)
-#define MEM_MAX_SIZE (1024 * GiB)
+#define MEM_LOW_RAM_END	   0x9fc00ULL	  /* end of conventional memory; EBDA above */
+#define MEM_HIGH_START	   0x100000ULL	  /* 1 MiB */
+#define MEM_PCI_HOLE_START 0xc0000000ULL  /* 3 GiB: 32-bit MMIO, LAPIC, IOAPIC, ... */
+#define MEM_PCI_HOLE_END   0x100000000ULL /* 4 GiB */
+#define MEM_MIN_SIZE	   (32 * MiB)
+#define MEM_MAX_SIZE	   (1024 * GiB)
 
 /* E820 types (ACPI address range types). */
-#define E820_RAM 1
+#define E820_RAM      1
 #define E820_RESERVED 2
-#define E820_ACPI 3
+#define E820_ACPI     3
 
 #define E820_MAX_ENTRIES 16
 

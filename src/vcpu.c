@@ -16,23 +16,23 @@
 
 #define SIG_VCPU_KICK SIGUSR1
 
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING 1
-#define MTRR_ENABLE (1 << 11)
-#define MTRR_TYPE_WRBACK 6
+#define MTRR_ENABLE		(1 << 11)
+#define MTRR_TYPE_WRBACK	6
 
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_MODE_NMI 0x4
+#define APIC_LVT_LINT0	 0x350
+#define APIC_LVT_LINT1	 0x360
+#define APIC_MODE_NMI	 0x4
 #define APIC_MODE_EXTINT 0x7
 
 static void kick_handler(int sig)
@@ -42,7 +42,7 @@ static void kick_handler(int sig)
 
 void vcpu_signals_init(void)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIG_VCPU_KICK, &sa, NULL); /* no SA_RESTART: KVM_RUN must see EINTR */
@@ -73,13 +73,17 @@ static int vcpu_set_msrs(struct vcpu *v)
 		uint32_t index;
 		uint64_t value;
 	} boot_msrs[] = {
-		{ MSR_IA32_SYSENTER_CS, 0 },	{ MSR_IA32_SYSENTER_ESP, 0 },
-		{ MSR_IA32_SYSENTER_EIP, 0 },	{ MSR_STAR, 0 },
-		{ MSR_LSTAR, 0 },		{ MSR_CSTAR, 0 },
-		{ MSR_SYSCALL_MASK, 0 },	{ MSR_KERNEL_GS_BASE, 0 },
-		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
-		/* Firmware would enable MTRRs with write-back default; Linux expects that. */
-		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WRBACK },
+	    {MSR_IA32_SYSENTER_CS, 0},
+	    {MSR_IA32_SYSENTER_ESP, 0},
+	    {MSR_IA32_SYSENTER_EIP, 0},
+	    {MSR_STAR, 0},
+	    {MSR_LSTAR, 0},
+	    {MSR_CSTAR, 0},
+	    {MSR_SYSCALL_MASK, 0},
+	    {MSR_KERNEL_GS_BASE, 0},
+	    {MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
+	    /* Firmware would enable MTRRs with write-back default; Linux expects that. */
+	    {MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WRBACK},
 	};
 	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
 	struct {
@@ -174,14 +178,17 @@ void vcpu_dump(struct vcpu *v, const char *why)
 	fprintf(stderr, " RAX %016llx  RBX %016llx  RCX %016llx  RDX %016llx%s", r.rax, r.rbx,
 		r.rcx, r.rdx, e);
 	fprintf(stderr, " RSI %016llx  RDI %016llx  RBP %016llx%s", r.rsi, r.rdi, r.rbp, e);
-	fprintf(stderr, " R8  %016llx  R9  %016llx  R10 %016llx  R11 %016llx%s", r.r8, r.r9,
-		r.r10, r.r11, e);
+	fprintf(stderr, " R8  %016llx  R9  %016llx  R10 %016llx  R11 %016llx%s", r.r8, r.r9, r.r10,
+		r.r11, e);
 	fprintf(stderr, " R12 %016llx  R13 %016llx  R14 %016llx  R15 %016llx%s", r.r12, r.r13,
 		r.r14, r.r15, e);
 	fprintf(stderr, " CR0 %016llx  CR2 %016llx  CR3 %016llx  CR4 %016llx%s", s.cr0, s.cr2,
 		s.cr3, s.cr4, e);
 	fprintf(stderr, " EFER %llx  CS %04x (base %llx, %s)  SS %04x  CPL %u%s", s.efer,
-		s.cs.selector, s.cs.base, s.cs.l ? "64-bit" : s.cs.db ? "32-bit" : "16-bit",
+		s.cs.selector, s.cs.base,
+		s.cs.l	  ? "64-bit"
+		: s.cs.db ? "32-bit"
+			  : "16-bit",
 		s.ss.selector, s.cs.dpl, e);
 	n = insn_fetch(v->fd, &v->vm->mem, insn, sizeof(insn));
 	for (size_t i = 0; i < n; i++)
@@ -192,12 +199,18 @@ void vcpu_dump(struct vcpu *v, const char *why)
 static const char *exit_reason_name(uint32_t reason)
 {
 	switch (reason) {
-	case KVM_EXIT_UNKNOWN: return "unknown exit";
-	case KVM_EXIT_EXCEPTION: return "exception";
-	case KVM_EXIT_SHUTDOWN: return "shutdown (triple fault)";
-	case KVM_EXIT_FAIL_ENTRY: return "VM entry failed";
-	case KVM_EXIT_INTERNAL_ERROR: return "KVM internal error";
-	default: return "unexpected exit";
+	case KVM_EXIT_UNKNOWN:
+		return "unknown exit";
+	case KVM_EXIT_EXCEPTION:
+		return "exception";
+	case KVM_EXIT_SHUTDOWN:
+		return "shutdown (triple fault)";
+	case KVM_EXIT_FAIL_ENTRY:
+		return "VM entry failed";
+	case KVM_EXIT_INTERNAL_ERROR:
+		return "KVM internal error";
+	default:
+		return "unexpected exit";
 	}
 }
 
@@ -272,21 +285,27 @@ static int vcpu_handle_exit(struct vcpu *v)
 	char what[96];
 
 	switch (run->exit_reason) {
-	case KVM_EXIT_IO: return handle_io(v);
-	case KVM_EXIT_MMIO: return handle_mmio(v);
+	case KVM_EXIT_IO:
+		return handle_io(v);
+	case KVM_EXIT_MMIO:
+		return handle_mmio(v);
 	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; nothing to do */
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_INTR:
-	case KVM_EXIT_DEBUG: return 0;
-	case KVM_EXIT_SYSTEM_EVENT: return handle_system_event(v);
-	case KVM_EXIT_INTERNAL_ERROR: return handle_internal_error(v);
+	case KVM_EXIT_DEBUG:
+		return 0;
+	case KVM_EXIT_SYSTEM_EVENT:
+		return handle_system_event(v);
+	case KVM_EXIT_INTERNAL_ERROR:
+		return handle_internal_error(v);
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed (hardware reason %#llx)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return handle_crash(v, what);
 	case KVM_EXIT_SHUTDOWN:
 	case KVM_EXIT_UNKNOWN:
-	case KVM_EXIT_EXCEPTION: return handle_crash(v, exit_reason_name(run->exit_reason));
+	case KVM_EXIT_EXCEPTION:
+		return handle_crash(v, exit_reason_name(run->exit_reason));
 	default:
 		snprintf(what, sizeof(what), "unexpected KVM exit reason %u", run->exit_reason);
 		return handle_crash(v, what);

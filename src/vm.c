@@ -82,7 +82,7 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 	vm->serial = serial_create(&vm->irq_com1, serial_out_fd);
 	vm->rtc = rtc_create(&vm->irq_rtc, memory_low_end(&vm->mem), above_4g);
 	vm->i8042 = i8042_create(vm_reset_cb, vm);
-	vm->reset_control = (struct reset_control){ .reset = vm_reset_cb, .ctx = vm };
+	vm->reset_control = (struct reset_control){.reset = vm_reset_cb, .ctx = vm};
 	if (!vm->serial || !vm->rtc || !vm->i8042)
 		return log_errorx("out of memory creating devices");
 	if (pio_add(vm, PORT_COM1, 8, serial_io, vm->serial, "serial") < 0 ||
@@ -95,7 +95,7 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 	    vm_create_fw_cfg(vm) < 0)
 		return -1;
 	if (vm->cfg->debug_exit) {
-		vm->debug_exit = (struct debug_exit){ .exit = vm_debug_exit_cb, .ctx = vm };
+		vm->debug_exit = (struct debug_exit){.exit = vm_debug_exit_cb, .ctx = vm};
 		if (pio_add(vm, PORT_DEBUG_EXIT, DEBUG_EXIT_LEN, debug_exit_io, &vm->debug_exit,
 			    "debug-exit") < 0)
 			return -1;
@@ -127,7 +127,7 @@ static int vm_build_firmware_tables(struct vm *vm, uint64_t *rsdp)
 
 	*rsdp = 0;
 	if (vm->cfg->acpi) {
-		struct acpi_config acfg = { .ncpus = vm->cfg->cpus };
+		struct acpi_config acfg = {.ncpus = vm->cfg->cpus};
 		r = acpi_build(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE, &acfg, rsdp);
 	} else {
 		r = mptable_build(&vm->mem, MPTABLE_ADDR, MPTABLE_SIZE, vm->cfg->cpus);
@@ -143,9 +143,9 @@ static int vm_build_firmware_tables(struct vm *vm, uint64_t *rsdp)
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int serial_out_fd)
 {
 	struct boot_request req = {
-		.kernel_path = cfg->kernel,
-		.initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline,
+	    .kernel_path = cfg->kernel,
+	    .initrd_path = cfg->initrd,
+	    .cmdline = cfg->cmdline,
 	};
 	int r;
 

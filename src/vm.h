@@ -24,11 +24,11 @@
 
 enum vm_stop_reason {
 	VM_STOP_NONE,
-	VM_STOP_POWEROFF, /* guest powered off */
-	VM_STOP_REBOOT, /* guest asked for a reset */
-	VM_STOP_CRASH, /* triple fault, failed entry, unhandled internal error */
-	VM_STOP_QUIT, /* the user quit from the console */
-	VM_STOP_ERROR, /* kvmbox itself failed */
+	VM_STOP_POWEROFF,   /* guest powered off */
+	VM_STOP_REBOOT,	    /* guest asked for a reset */
+	VM_STOP_CRASH,	    /* triple fault, failed entry, unhandled internal error */
+	VM_STOP_QUIT,	    /* the user quit from the console */
+	VM_STOP_ERROR,	    /* kvmbox itself failed */
 	VM_STOP_DEBUG_EXIT, /* the guest wrote the debug-exit port: exit with vm->exit_status */
 };
 
@@ -61,7 +61,7 @@ struct vm {
 	struct test_device *test_device;
 	struct firmware firmware;
 
-	int stop_fd; /* eventfd, readable once a stop was requested */
+	int stop_fd;	 /* eventfd, readable once a stop was requested */
 	int stop_reason; /* enum vm_stop_reason, first request wins */
 	int exit_status; /* for VM_STOP_DEBUG_EXIT */
 };

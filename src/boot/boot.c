@@ -114,8 +114,7 @@ static int load_kernel(struct guest_memory *mem, const struct boot_request *req,
 	return multiboot_load(mem, req, k, entry);
 }
 
-int boot_load(struct guest_memory *mem, const struct boot_request *req,
-	      struct boot_entry *entry)
+int boot_load(struct guest_memory *mem, const struct boot_request *req, struct boot_entry *entry)
 {
 	struct boot_file kernel;
 	int r;

@@ -11,7 +11,7 @@
 enum boot_entry_mode {
 	BOOT_ENTRY_LONG64, /* Linux 64-bit boot protocol: paging on, RSI = boot_params */
 	BOOT_ENTRY_PROT32, /* PVH, multiboot: 32-bit protected mode, paging off */
-	BOOT_ENTRY_RESET, /* firmware: the CPU's reset state, F000:FFF0 in real mode */
+	BOOT_ENTRY_RESET,  /* firmware: the CPU's reset state, F000:FFF0 in real mode */
 };
 
 struct boot_entry {
@@ -42,8 +42,7 @@ void boot_file_free(struct boot_file *f);
  * Detects the kernel format, loads kernel, initrd and command line into guest RAM, and
  * fills *entry. Returns 0, or -1 after logging one line that names the file and the problem.
  */
-int boot_load(struct guest_memory *mem, const struct boot_request *req,
-	      struct boot_entry *entry);
+int boot_load(struct guest_memory *mem, const struct boot_request *req, struct boot_entry *entry);
 
 /*
  * Places an initrd of `size` bytes page-aligned as high as possible in [min, max_end);

@@ -5,8 +5,8 @@
 #include "arch/x86/platform.h"
 #include "log.h"
 
-#define MIN_PROTOCOL 0x020c /* 2.12: xloadflags, so we can tell a kernel has a 64-bit entry */
-#define ENTRY_64_OFFSET 0x200 /* startup_64 is 0x200 after the start of the kernel */
+#define MIN_PROTOCOL	  0x020c /* 2.12: xloadflags, so we can tell a kernel has a 64-bit entry */
+#define ENTRY_64_OFFSET	  0x200	 /* startup_64 is 0x200 after the start of the kernel */
 #define DEFAULT_LOAD_ADDR 0x1000000ULL /* 16 MiB, the default CONFIG_PHYSICAL_START */
 
 bool bzimage_detect(const uint8_t *buf, size_t len)
@@ -103,7 +103,7 @@ static int bzimage_write_params(struct guest_memory *mem, const struct bzimage_i
 	bp->ext_ramdisk_size = (uint32_t)(initrd_size >> 32);
 	bp->acpi_rsdp_addr = req->rsdp_gpa;
 	for (int i = 0; i < n; i++)
-		bp->e820_table[i] = (struct boot_e820_entry){ map[i].addr, map[i].size, map[i].type };
+		bp->e820_table[i] = (struct boot_e820_entry){map[i].addr, map[i].size, map[i].type};
 	bp->e820_entries = (uint8_t)n;
 	return 0;
 }
@@ -113,7 +113,7 @@ int bzimage_load(struct guest_memory *mem, const struct boot_request *req,
 {
 	struct bzimage_info info;
 	const char *why;
-	struct boot_file initrd = { 0 };
+	struct boot_file initrd = {0};
 	uint64_t kernel_end, initrd_addr = 0, initrd_max;
 	size_t cmdline_len = strlen(req->cmdline);
 	int r = -1;
@@ -129,8 +129,8 @@ int bzimage_load(struct guest_memory *mem, const struct boot_request *req,
 				  "decompress; raise --mem",
 				  req->kernel_path,
 				  (unsigned long long)((kernel_end + 2 * MiB - 1) / (2 * MiB) * 2));
-	if (memory_write(mem, info.load_addr, kernel->data + info.setup_size,
-			 info.payload_size) < 0 ||
+	if (memory_write(mem, info.load_addr, kernel->data + info.setup_size, info.payload_size) <
+		0 ||
 	    memory_write(mem, BOOT_CMDLINE_ADDR, req->cmdline, cmdline_len + 1) < 0)
 		return log_errorx("--kernel %s: does not fit in guest memory", req->kernel_path);
 
@@ -153,9 +153,9 @@ int bzimage_load(struct guest_memory *mem, const struct boot_request *req,
 	if (bzimage_write_params(mem, &info, req, initrd_addr, initrd.size) < 0)
 		goto out;
 	*entry = (struct boot_entry){
-		.mode = BOOT_ENTRY_LONG64,
-		.rip = info.load_addr + ENTRY_64_OFFSET,
-		.rsi = BOOT_PARAMS_ADDR,
+	    .mode = BOOT_ENTRY_LONG64,
+	    .rip = info.load_addr + ENTRY_64_OFFSET,
+	    .rsi = BOOT_PARAMS_ADDR,
 	};
 	r = 0;
 out:

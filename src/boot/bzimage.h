@@ -11,9 +11,9 @@
 
 struct bzimage_info {
 	struct setup_header hdr; /* as found in the file */
-	size_t hdr_len; /* bytes of header the kernel defines (copied into boot_params) */
-	size_t setup_size; /* real-mode setup code, skipped by the 64-bit entry */
-	size_t payload_size; /* protected-mode kernel */
+	size_t hdr_len;		 /* bytes of header the kernel defines (copied into boot_params) */
+	size_t setup_size;	 /* real-mode setup code, skipped by the 64-bit entry */
+	size_t payload_size;	 /* protected-mode kernel */
 	uint64_t load_addr;
 	uint64_t cmdline_max; /* longest command line the kernel accepts, without NUL */
 };

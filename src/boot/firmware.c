@@ -38,11 +38,11 @@ int firmware_load(struct firmware *fw, const char *path)
 static int map_slot(int vm_fd, int slot, uint64_t gpa, const uint8_t *host, size_t size)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)slot,
-		.flags = KVM_MEM_READONLY,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
+	    .slot = (uint32_t)slot,
+	    .flags = KVM_MEM_READONLY,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 
 	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;

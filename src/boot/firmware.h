@@ -11,7 +11,7 @@
 
 #include "memory.h"
 
-#define FIRMWARE_MAX_SIZE (16 * MiB)
+#define FIRMWARE_MAX_SIZE   (16 * MiB)
 #define FIRMWARE_ALIAS_SIZE (128 * 1024)
 #define FIRMWARE_ALIAS_BASE (MEM_HIGH_START - FIRMWARE_ALIAS_SIZE) /* 0xE0000 */
 

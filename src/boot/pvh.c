@@ -111,19 +111,19 @@ static int pvh_write_start_info(struct guest_memory *mem, const struct boot_requ
 				uint64_t initrd_addr, uint64_t initrd_size)
 {
 	struct hvm_start_info si = {
-		.magic = HVM_START_MAGIC,
-		.version = 1,
-		.cmdline_paddr = BOOT_CMDLINE_ADDR,
-		.rsdp_paddr = req->rsdp_gpa,
-		.memmap_paddr = BOOT_PVH_MEMMAP_ADDR,
+	    .magic = HVM_START_MAGIC,
+	    .version = 1,
+	    .cmdline_paddr = BOOT_CMDLINE_ADDR,
+	    .rsdp_paddr = req->rsdp_gpa,
+	    .memmap_paddr = BOOT_PVH_MEMMAP_ADDR,
 	};
-	struct hvm_modlist_entry mod = { .paddr = initrd_addr, .size = initrd_size };
+	struct hvm_modlist_entry mod = {.paddr = initrd_addr, .size = initrd_size};
 	uint64_t mod_addr = BOOT_PARAMS_ADDR + sizeof(si);
 	struct e820_entry map[E820_MAX_ENTRIES];
 	int n = e820_build(mem, map, E820_MAX_ENTRIES);
 
 	for (int i = 0; i < n; i++) {
-		struct hvm_memmap_table_entry e = { map[i].addr, map[i].size, map[i].type, 0 };
+		struct hvm_memmap_table_entry e = {map[i].addr, map[i].size, map[i].type, 0};
 		if (memory_write(mem, BOOT_PVH_MEMMAP_ADDR + i * sizeof(e), &e, sizeof(e)) < 0)
 			return -1;
 	}
@@ -142,7 +142,7 @@ int pvh_load(struct guest_memory *mem, const struct boot_request *req,
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)kernel->data;
 	struct pvh_info info;
-	struct boot_file initrd = { 0 };
+	struct boot_file initrd = {0};
 	uint64_t initrd_addr = 0;
 	size_t cmdline_len = strlen(req->cmdline);
 	const char *why;
@@ -189,9 +189,9 @@ int pvh_load(struct guest_memory *mem, const struct boot_request *req,
 	if (pvh_write_start_info(mem, req, initrd_addr, initrd.size) < 0)
 		goto out;
 	*entry = (struct boot_entry){
-		.mode = BOOT_ENTRY_PROT32,
-		.rip = info.entry,
-		.rbx = BOOT_PARAMS_ADDR,
+	    .mode = BOOT_ENTRY_PROT32,
+	    .rip = info.entry,
+	    .rbx = BOOT_PARAMS_ADDR,
 	};
 	r = 0;
 out:

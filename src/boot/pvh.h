@@ -11,7 +11,7 @@
 #define PVH_CMDLINE_MAX 2047 /* x86 COMMAND_LINE_SIZE is 2048 including the NUL */
 
 struct pvh_info {
-	uint64_t entry; /* 32-bit physical entry point from the note */
+	uint64_t entry;	     /* 32-bit physical entry point from the note */
 	uint64_t kernel_end; /* highest p_paddr + p_memsz of the loadable segments */
 };
 

@@ -8,13 +8,13 @@
 #include "arch/x86/platform.h"
 #include "log.h"
 
-#define PM1_STS_TMR 0x0001
-#define PM1_STS_PWRBTN 0x0100
-#define PM1_STS_WAK 0x8000
-#define PM1_CNT_SCI_EN 0x0001
+#define PM1_STS_TMR	      0x0001
+#define PM1_STS_PWRBTN	      0x0100
+#define PM1_STS_WAK	      0x8000
+#define PM1_CNT_SCI_EN	      0x0001
 #define PM1_CNT_SLP_TYP_SHIFT 10
-#define PM1_CNT_SLP_TYP_MASK (7 << PM1_CNT_SLP_TYP_SHIFT)
-#define PM1_CNT_SLP_EN 0x2000 /* write-only */
+#define PM1_CNT_SLP_TYP_MASK  (7 << PM1_CNT_SLP_TYP_SHIFT)
+#define PM1_CNT_SLP_EN	      0x2000 /* write-only */
 
 struct acpi_pm {
 	pthread_mutex_t lock;
@@ -26,8 +26,7 @@ struct acpi_pm {
 	void *ctx;
 };
 
-struct acpi_pm *acpi_pm_create(const struct irq_line *sci, void (*poweroff)(void *ctx),
-			       void *ctx)
+struct acpi_pm *acpi_pm_create(const struct irq_line *sci, void (*poweroff)(void *ctx), void *ctx)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 
@@ -124,8 +123,9 @@ void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 			if (typ == ACPI_S5_SLP_TYP)
 				poweroff = true;
 			else
-				log_once(log_warnx, "guest asked for ACPI sleep type %u; only S5 "
-						    "(power off) is supported",
+				log_once(log_warnx,
+					 "guest asked for ACPI sleep type %u; only S5 "
+					 "(power off) is supported",
 					 typ);
 		}
 		break;

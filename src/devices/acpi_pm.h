@@ -15,8 +15,7 @@
 
 struct acpi_pm;
 
-struct acpi_pm *acpi_pm_create(const struct irq_line *sci, void (*poweroff)(void *ctx),
-			       void *ctx);
+struct acpi_pm *acpi_pm_create(const struct irq_line *sci, void (*poweroff)(void *ctx), void *ctx);
 void acpi_pm_destroy(struct acpi_pm *pm);
 /* Bus handler for the whole block at PORT_ACPI_PM_BASE. */
 void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

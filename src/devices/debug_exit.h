@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define PORT_DEBUG_EXIT 0xf4
-#define DEBUG_EXIT_LEN 4
+#define DEBUG_EXIT_LEN	4
 
 struct debug_exit {
 	void (*exit)(void *ctx, int status);

@@ -9,18 +9,18 @@
 #define STATUS_SYS 0x04 /* system flag: self test passed */
 #define STATUS_CMD 0x08 /* last write was to the command port */
 
-#define CMD_READ_CONFIG 0x20
+#define CMD_READ_CONFIG	 0x20
 #define CMD_WRITE_CONFIG 0x60
-#define CMD_DISABLE_AUX 0xa7
-#define CMD_ENABLE_AUX 0xa8
-#define CMD_TEST_AUX 0xa9
-#define CMD_SELF_TEST 0xaa
-#define CMD_TEST_KBD 0xab
-#define CMD_DISABLE_KBD 0xad
-#define CMD_ENABLE_KBD 0xae
-#define CMD_READ_OUTPUT 0xd0
+#define CMD_DISABLE_AUX	 0xa7
+#define CMD_ENABLE_AUX	 0xa8
+#define CMD_TEST_AUX	 0xa9
+#define CMD_SELF_TEST	 0xaa
+#define CMD_TEST_KBD	 0xab
+#define CMD_DISABLE_KBD	 0xad
+#define CMD_ENABLE_KBD	 0xae
+#define CMD_READ_OUTPUT	 0xd0
 #define CMD_WRITE_OUTPUT 0xd1
-#define CMD_PULSE_BASE 0xf0 /* 0xf0-0xff pulse output lines whose bit is 0 */
+#define CMD_PULSE_BASE	 0xf0 /* 0xf0-0xff pulse output lines whose bit is 0 */
 
 #define OUTPUT_RESET_LINE 0x01 /* active low */
 
@@ -43,7 +43,7 @@ struct i8042 *i8042_create(void (*reset)(void *ctx), void *ctx)
 		return NULL;
 	pthread_mutex_init(&k->lock, NULL);
 	k->status = STATUS_SYS;
-	k->config = 0x45; /* kbd interrupt on, system flag, translation */
+	k->config = 0x45;	      /* kbd interrupt on, system flag, translation */
 	k->output_port = 0x01 | 0x02; /* reset line inactive, A20 enabled */
 	k->reset = reset;
 	k->ctx = ctx;
@@ -68,17 +68,35 @@ static void push_output(struct i8042 *k, uint8_t byte)
 static bool run_command(struct i8042 *k, uint8_t cmd)
 {
 	switch (cmd) {
-	case CMD_READ_CONFIG: push_output(k, k->config); break;
+	case CMD_READ_CONFIG:
+		push_output(k, k->config);
+		break;
 	case CMD_WRITE_CONFIG:
-	case CMD_WRITE_OUTPUT: k->pending_cmd = cmd; break;
-	case CMD_SELF_TEST: push_output(k, 0x55); break;
+	case CMD_WRITE_OUTPUT:
+		k->pending_cmd = cmd;
+		break;
+	case CMD_SELF_TEST:
+		push_output(k, 0x55);
+		break;
 	case CMD_TEST_KBD:
-	case CMD_TEST_AUX: push_output(k, 0x00); break;
-	case CMD_READ_OUTPUT: push_output(k, k->output_port); break;
-	case CMD_DISABLE_AUX: k->config |= 0x20; break;
-	case CMD_ENABLE_AUX: k->config &= ~0x20; break;
-	case CMD_DISABLE_KBD: k->config |= 0x10; break;
-	case CMD_ENABLE_KBD: k->config &= ~0x10; break;
+	case CMD_TEST_AUX:
+		push_output(k, 0x00);
+		break;
+	case CMD_READ_OUTPUT:
+		push_output(k, k->output_port);
+		break;
+	case CMD_DISABLE_AUX:
+		k->config |= 0x20;
+		break;
+	case CMD_ENABLE_AUX:
+		k->config &= ~0x20;
+		break;
+	case CMD_DISABLE_KBD:
+		k->config |= 0x10;
+		break;
+	case CMD_ENABLE_KBD:
+		k->config &= ~0x10;
+		break;
 	default:
 		if (cmd >= CMD_PULSE_BASE)
 			return !(cmd & OUTPUT_RESET_LINE);

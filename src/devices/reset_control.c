@@ -1,7 +1,7 @@
 #include "devices/reset_control.h"
 
-#define RC_SYS_RST 0x02 /* hard (system) reset instead of soft */
-#define RC_RST_CPU 0x04 /* 0 -> 1 starts the reset */
+#define RC_SYS_RST  0x02 /* hard (system) reset instead of soft */
+#define RC_RST_CPU  0x04 /* 0 -> 1 starts the reset */
 #define RC_FULL_RST 0x08
 
 void reset_control_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)

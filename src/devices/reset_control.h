@@ -11,7 +11,6 @@ struct reset_control {
 	void *ctx;
 };
 
-void reset_control_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
-		      bool is_write);
+void reset_control_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 #endif

@@ -2,11 +2,11 @@
 
 #include <string.h>
 
-#define REG_COUNT 0x800
-#define REG_LAST_LEN 0x808
+#define REG_COUNT	0x800
+#define REG_LAST_LEN	0x808
 #define REG_LAST_OFFSET 0x810
-#define REG_LAST_VALUE 0x818
-#define PORT_FIFO 8
+#define REG_LAST_VALUE	0x818
+#define PORT_FIFO	8
 
 void test_device_init(struct test_device *t)
 {
@@ -33,11 +33,16 @@ static void record(struct test_device *t, uint64_t offset, const uint8_t *data, 
 static uint64_t reg_value(struct test_device *t, uint64_t reg)
 {
 	switch (reg) {
-	case REG_COUNT: return t->count;
-	case REG_LAST_LEN: return t->last_len;
-	case REG_LAST_OFFSET: return t->last_offset;
-	case REG_LAST_VALUE: return t->last_value;
-	default: return ~0ULL;
+	case REG_COUNT:
+		return t->count;
+	case REG_LAST_LEN:
+		return t->last_len;
+	case REG_LAST_OFFSET:
+		return t->last_offset;
+	case REG_LAST_VALUE:
+		return t->last_value;
+	default:
+		return ~0ULL;
 	}
 }
 
@@ -67,7 +72,8 @@ static void fifo_io(struct test_device *t, uint8_t *data, uint32_t len, bool is_
 	for (uint32_t i = 0; i < len; i++) {
 		if (is_write) {
 			if (t->fifo_len < TEST_DEVICE_FIFO_SIZE) {
-				t->fifo[(t->fifo_head + t->fifo_len) % TEST_DEVICE_FIFO_SIZE] = data[i];
+				t->fifo[(t->fifo_head + t->fifo_len) % TEST_DEVICE_FIFO_SIZE] =
+				    data[i];
 				t->fifo_len++;
 			}
 		} else if (t->fifo_len) {

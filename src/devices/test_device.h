@@ -21,9 +21,9 @@
 #include <stdint.h>
 
 #define TEST_DEVICE_MMIO_BASE 0xfe000000ULL
-#define TEST_DEVICE_MMIO_LEN 0x1000
+#define TEST_DEVICE_MMIO_LEN  0x1000
 #define TEST_DEVICE_PORT_BASE 0xe0
-#define TEST_DEVICE_PORT_LEN 9
+#define TEST_DEVICE_PORT_LEN  9
 #define TEST_DEVICE_FIFO_SIZE 4096
 
 struct test_device {

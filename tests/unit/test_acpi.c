@@ -90,7 +90,7 @@ static const uint8_t *table_at(const struct guest_memory *mem, uint64_t gpa, con
 
 static void build(struct fixture *f, uint32_t ncpus)
 {
-	struct acpi_config cfg = { .ncpus = ncpus };
+	struct acpi_config cfg = {.ncpus = ncpus};
 
 	assert_int_equal(acpi_build(&f->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE, &cfg, &f->rsdp),
 			 0);
@@ -130,7 +130,7 @@ static struct range dsdt_aml(const struct fixture *f)
 	const uint8_t *fadt = find_table(f, "FACP");
 	const uint8_t *dsdt = table_at(&f->mem, rd64(fadt + 140), "DSDT");
 
-	return (struct range){ dsdt + 36, rd32(dsdt + 4) - 36 };
+	return (struct range){dsdt + 36, rd32(dsdt + 4) - 36};
 }
 
 /* A PkgLength decoder written from ACPI 6.5 section 20.2.4, independent of aml.c. */
@@ -166,10 +166,10 @@ static struct range find_object(struct range r, const void *op, size_t oplen, co
 		if (at + n + namelen > r.len || memcmp(r.p + at + n, name, namelen))
 			continue;
 		assert_true(len <= r.len - at);
-		return (struct range){ r.p + at, len };
+		return (struct range){r.p + at, len};
 	}
 	fail_msg("object %s not found", name);
-	return (struct range){ 0 };
+	return (struct range){0};
 }
 
 static bool contains(struct range r, const void *needle, size_t len)
@@ -239,7 +239,7 @@ static void test_acpi__fadt_points_to_dsdt_and_facs(void **state)
 	build(f, 1);
 	fadt = find_table(f, "FACP");
 	assert_int_equal(rd32(fadt + 4), 276);
-	assert_int_equal(fadt[8], 6); /* revision */
+	assert_int_equal(fadt[8], 6);	/* revision */
 	assert_int_equal(fadt[131], 5); /* minor version: ACPI 6.5 */
 	assert_memory_equal(fadt + 268, "KVMBOX  ", 8);
 
@@ -289,12 +289,12 @@ static void test_acpi__fadt_describes_pm_blocks_reset_and_sci(void **state)
 	assert_int_equal(rd16(fadt + 109), (1 << 1) | (1 << 2)); /* 8042, no VGA */
 
 	flags = rd32(fadt + 112);
-	assert_true(flags & (1U << 0)); /* WBINVD */
-	assert_true(flags & (1U << 2)); /* PROC_C1 */
-	assert_true(flags & (1U << 4)); /* PWR_BUTTON: control method */
-	assert_true(flags & (1U << 5)); /* SLP_BUTTON: control method */
-	assert_false(flags & (1U << 8)); /* TMR_VAL_EXT: 24-bit timer */
-	assert_true(flags & (1U << 10)); /* RESET_REG_SUP */
+	assert_true(flags & (1U << 0));	  /* WBINVD */
+	assert_true(flags & (1U << 2));	  /* PROC_C1 */
+	assert_true(flags & (1U << 4));	  /* PWR_BUTTON: control method */
+	assert_true(flags & (1U << 5));	  /* SLP_BUTTON: control method */
+	assert_false(flags & (1U << 8));  /* TMR_VAL_EXT: 24-bit timer */
+	assert_true(flags & (1U << 10));  /* RESET_REG_SUP */
 	assert_false(flags & (1U << 20)); /* not HW_REDUCED_ACPI */
 }
 
@@ -313,8 +313,8 @@ static void check_madt(struct fixture *f, uint32_t ncpus)
 		switch (e[0]) {
 		case 0:
 			assert_int_equal(e[1], 8);
-			assert_int_equal(e[2], nlapic); /* UID */
-			assert_int_equal(e[3], nlapic); /* APIC id */
+			assert_int_equal(e[2], nlapic);	  /* UID */
+			assert_int_equal(e[3], nlapic);	  /* APIC id */
 			assert_int_equal(rd32(e + 4), 1); /* enabled */
 			nlapic++;
 			break;
@@ -376,8 +376,21 @@ static void test_acpi__dsdt_has_s5_package(void **state)
 	struct fixture *f = *state;
 	_Static_assert(ACPI_S5_SLP_TYP > 1 && ACPI_S5_SLP_TYP <= 0xff, "BytePrefix encoding");
 	/* Name (\_S5_, Package (4) { SLP_TYP, SLP_TYP, Zero, Zero }) */
-	const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-			       0x0a, ACPI_S5_SLP_TYP, 0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00 };
+	const uint8_t s5[] = {0x08,
+			      '\\',
+			      '_',
+			      'S',
+			      '5',
+			      '_',
+			      0x12,
+			      0x08,
+			      0x04,
+			      0x0a,
+			      ACPI_S5_SLP_TYP,
+			      0x0a,
+			      ACPI_S5_SLP_TYP,
+			      0x00,
+			      0x00};
 
 	build(f, 1);
 	assert_true(contains(dsdt_aml(f), s5, sizeof(s5)));
@@ -386,15 +399,33 @@ static void test_acpi__dsdt_has_s5_package(void **state)
 static void test_acpi__dsdt_has_com1_device_in_sb(void **state)
 {
 	struct fixture *f = *state;
-	static const uint8_t device_op[] = { 0x5b, 0x82 };
-	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01 };
-	const uint8_t uid[] = { 0x08, '_', 'U', 'I', 'D', 0x01 };
-	const uint8_t sta[] = { 0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f };
+	static const uint8_t device_op[] = {0x5b, 0x82};
+	const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01};
+	const uint8_t uid[] = {0x08, '_', 'U', 'I', 'D', 0x01};
+	const uint8_t sta[] = {0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f};
 	/* Name (_CRS, Buffer (13) { IO (Decode16, ...), IRQNoFlags () {4}, EndTag }) */
-	const uint8_t crs[] = { 0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
-				0x47, 0x01, PORT_COM1 & 0xff, PORT_COM1 >> 8, PORT_COM1 & 0xff,
-				PORT_COM1 >> 8, 0x01, 0x08, 0x22, (1 << IRQ_COM1) & 0xff,
-				(1 << IRQ_COM1) >> 8, 0x79, 0x00 };
+	const uint8_t crs[] = {0x08,
+			       '_',
+			       'C',
+			       'R',
+			       'S',
+			       0x11,
+			       0x10,
+			       0x0a,
+			       0x0d,
+			       0x47,
+			       0x01,
+			       PORT_COM1 & 0xff,
+			       PORT_COM1 >> 8,
+			       PORT_COM1 & 0xff,
+			       PORT_COM1 >> 8,
+			       0x01,
+			       0x08,
+			       0x22,
+			       (1 << IRQ_COM1) & 0xff,
+			       (1 << IRQ_COM1) >> 8,
+			       0x79,
+			       0x00};
 	struct range com1;
 
 	build(f, 1);
@@ -418,13 +449,13 @@ static void add_pci0(struct aml *a, void *opaque)
 static void test_acpi__dsdt_hook_adds_devices_to_sb(void **state)
 {
 	struct fixture *f = *state;
-	static const uint8_t device_op[] = { 0x5b, 0x82 };
-	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	static const uint8_t device_op[] = {0x5b, 0x82};
+	const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03};
 	int calls = 0;
 	struct acpi_config cfg = {
-		.ncpus = 1,
-		.dsdt_sb_extra = add_pci0,
-		.dsdt_sb_opaque = &calls,
+	    .ncpus = 1,
+	    .dsdt_sb_extra = add_pci0,
+	    .dsdt_sb_opaque = &calls,
 	};
 	struct range pci0;
 
@@ -443,7 +474,7 @@ static void bad_hook(struct aml *a, void *opaque)
 static void test_acpi__dsdt_hook_error_fails_build_and_writes_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct acpi_config cfg = { .ncpus = 1, .dsdt_sb_extra = bad_hook };
+	struct acpi_config cfg = {.ncpus = 1, .dsdt_sb_extra = bad_hook};
 	uint64_t rsdp = 0;
 
 	fill_canary(f, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);
@@ -459,7 +490,7 @@ static void test_acpi__dsdt_hook_error_fails_build_and_writes_nothing(void **sta
 static void test_acpi__small_region_is_enospc_and_no_write_outside(void **state)
 {
 	struct fixture *f = *state;
-	struct acpi_config cfg = { .ncpus = 64 };
+	struct acpi_config cfg = {.ncpus = 64};
 	const uint64_t base = ACPI_TABLES_ADDR, guard = 4096, window = 4 * 4096;
 	uint64_t size;
 	int ret = -ENOSPC;
@@ -481,8 +512,8 @@ static void test_acpi__small_region_is_enospc_and_no_write_outside(void **state)
 static void test_acpi__rejects_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
-	struct acpi_config cfg = { .ncpus = 1 };
-	struct acpi_config none = { .ncpus = 0 }, many = { .ncpus = ACPI_MAX_CPUS + 1 };
+	struct acpi_config cfg = {.ncpus = 1};
+	struct acpi_config none = {.ncpus = 0}, many = {.ncpus = ACPI_MAX_CPUS + 1};
 	uint64_t rsdp;
 
 	assert_int_equal(acpi_build(&f->mem, ACPI_TABLES_ADDR, 4096, &none, &rsdp), -EINVAL);
@@ -537,7 +568,7 @@ static void test_aml__pkg_length_encoding_edges(void **state)
 /* aml_close() inserts the PkgLength in front of an already built body and keeps it intact. */
 static void test_aml__close_inserts_pkg_length_before_body(void **state)
 {
-	const size_t sizes[] = { 0, 58, 59, 4088, 4090, MiB };
+	const size_t sizes[] = {0, 58, 59, 4088, 4090, MiB};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct aml a;
@@ -574,7 +605,7 @@ static void check_bytes(struct aml *a, const uint8_t *want, size_t len)
 
 #define CHECK(a, ...)                                                                              \
 	do {                                                                                       \
-		const uint8_t want_[] = { __VA_ARGS__ };                                           \
+		const uint8_t want_[] = {__VA_ARGS__};                                             \
 		check_bytes(a, want_, sizeof(want_));                                              \
 	} while (0)
 
@@ -628,7 +659,7 @@ static void test_aml__name_strings(void **state)
 	aml_name_string(&a, "\\");
 	CHECK(&a, '\\', 0x00);
 
-	const char *bad[] = { "com1", "TOOLONG", "1ABC", "A..B", "A.", "", "\\^A", "A-B" };
+	const char *bad[] = {"com1", "TOOLONG", "1ABC", "A..B", "A.", "", "\\^A", "A-B"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		aml_name_string(&a, bad[i]);
 		if (!aml_error(&a))
@@ -690,8 +721,8 @@ static void test_aml__package_and_device_nest(void **state)
 	aml_close(&a, pkg);
 	aml_close(&a, dev);
 	aml_close(&a, sb);
-	CHECK(&a, 0x10, 0x17, '\\', '_', 'S', 'B', '_',                /* Scope (\_SB) */
-	      0x5b, 0x82, 0x0f, 'D', 'E', 'V', '0',                    /* Device (DEV0) */
+	CHECK(&a, 0x10, 0x17, '\\', '_', 'S', 'B', '_',		       /* Scope (\_SB) */
+	      0x5b, 0x82, 0x0f, 'D', 'E', 'V', '0',		       /* Device (DEV0) */
 	      0x08, 'P', 'K', 'G', '0', 0x12, 0x04, 0x02, 0x00, 0x01); /* Name (PKG0, ...) */
 	aml_free(&a);
 }
@@ -706,10 +737,10 @@ static void test_aml__resource_template_io_irq(void **state)
 	aml_io(&a, 0x3f8, 0x3f8, 1, 8);
 	aml_irq_noflags(&a, 4);
 	aml_restemplate_close(&a, crs);
-	CHECK(&a, 0x11, 0x10, 0x0a, 0x0d,                      /* Buffer (13) */
+	CHECK(&a, 0x11, 0x10, 0x0a, 0x0d,		      /* Buffer (13) */
 	      0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, /* IO */
-	      0x22, 0x10, 0x00,                               /* IRQNoFlags {4} */
-	      0x79, 0x00);                                    /* EndTag */
+	      0x22, 0x10, 0x00,				      /* IRQNoFlags {4} */
+	      0x79, 0x00);				      /* EndTag */
 
 	aml_irq_noflags(&a, 16);
 	assert_int_equal(aml_error(&a), -EINVAL);
@@ -731,11 +762,11 @@ static void test_aml__address_space_descriptors(void **state)
 	CHECK(&a, 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	      0xc0, 0xff, 0xff, 0xbf, 0xfe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x3e);
 	aml_qword_memory(&a, 0x8000000000ULL, 0xffffffffffULL, AML_MEM_PREFETCHABLE);
-	CHECK(&a, 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07,          /* header, flags */
-	      0, 0, 0, 0, 0, 0, 0, 0,                          /* granularity */
+	CHECK(&a, 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x07,	       /* header, flags */
+	      0, 0, 0, 0, 0, 0, 0, 0,			       /* granularity */
 	      0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,  /* min */
 	      0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,  /* max */
-	      0, 0, 0, 0, 0, 0, 0, 0,                          /* translation */
+	      0, 0, 0, 0, 0, 0, 0, 0,			       /* translation */
 	      0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00); /* length */
 
 	aml_word_io(&a, 0x100, 0xff);
@@ -770,29 +801,29 @@ static void test_aml__errors_are_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		RAM_TEST(test_acpi__rsdp_checksums_are_valid),
-		RAM_TEST(test_acpi__xsdt_lists_fadt_and_madt),
-		RAM_TEST(test_acpi__fadt_points_to_dsdt_and_facs),
-		RAM_TEST(test_acpi__fadt_describes_pm_blocks_reset_and_sci),
-		RAM_TEST(test_acpi__madt_lists_one_cpu),
-		RAM_TEST(test_acpi__madt_lists_four_cpus),
-		RAM_TEST(test_acpi__madt_lists_64_cpus),
-		RAM_TEST(test_acpi__dsdt_has_s5_package),
-		RAM_TEST(test_acpi__dsdt_has_com1_device_in_sb),
-		RAM_TEST(test_acpi__dsdt_hook_adds_devices_to_sb),
-		RAM_TEST(test_acpi__dsdt_hook_error_fails_build_and_writes_nothing),
-		RAM_TEST(test_acpi__small_region_is_enospc_and_no_write_outside),
-		RAM_TEST(test_acpi__rejects_bad_arguments),
-		cmocka_unit_test(test_aml__pkg_length_encoding_edges),
-		cmocka_unit_test(test_aml__close_inserts_pkg_length_before_body),
-		cmocka_unit_test(test_aml__integers_use_shortest_encoding),
-		cmocka_unit_test(test_aml__name_strings),
-		cmocka_unit_test(test_aml__eisaid_encoding),
-		cmocka_unit_test(test_aml__method_returns_integer),
-		cmocka_unit_test(test_aml__package_and_device_nest),
-		cmocka_unit_test(test_aml__resource_template_io_irq),
-		cmocka_unit_test(test_aml__address_space_descriptors),
-		cmocka_unit_test(test_aml__errors_are_sticky),
+	    RAM_TEST(test_acpi__rsdp_checksums_are_valid),
+	    RAM_TEST(test_acpi__xsdt_lists_fadt_and_madt),
+	    RAM_TEST(test_acpi__fadt_points_to_dsdt_and_facs),
+	    RAM_TEST(test_acpi__fadt_describes_pm_blocks_reset_and_sci),
+	    RAM_TEST(test_acpi__madt_lists_one_cpu),
+	    RAM_TEST(test_acpi__madt_lists_four_cpus),
+	    RAM_TEST(test_acpi__madt_lists_64_cpus),
+	    RAM_TEST(test_acpi__dsdt_has_s5_package),
+	    RAM_TEST(test_acpi__dsdt_has_com1_device_in_sb),
+	    RAM_TEST(test_acpi__dsdt_hook_adds_devices_to_sb),
+	    RAM_TEST(test_acpi__dsdt_hook_error_fails_build_and_writes_nothing),
+	    RAM_TEST(test_acpi__small_region_is_enospc_and_no_write_outside),
+	    RAM_TEST(test_acpi__rejects_bad_arguments),
+	    cmocka_unit_test(test_aml__pkg_length_encoding_edges),
+	    cmocka_unit_test(test_aml__close_inserts_pkg_length_before_body),
+	    cmocka_unit_test(test_aml__integers_use_shortest_encoding),
+	    cmocka_unit_test(test_aml__name_strings),
+	    cmocka_unit_test(test_aml__eisaid_encoding),
+	    cmocka_unit_test(test_aml__method_returns_integer),
+	    cmocka_unit_test(test_aml__package_and_device_nest),
+	    cmocka_unit_test(test_aml__resource_template_io_irq),
+	    cmocka_unit_test(test_aml__address_space_descriptors),
+	    cmocka_unit_test(test_aml__errors_are_sticky),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,11 +119,11 @@ static void check_cpus(struct guest_memory *mem, uint32_t ncpus)
 	for (e = cfg + 44; e < end; e += entry_len(e[0])) {
 		if (e[0] != 0)
 			continue;
-		assert_int_equal(e[1], n); /* APIC id */
-		assert_int_equal(e[2], 0x14); /* APIC version */
+		assert_int_equal(e[1], n);		/* APIC id */
+		assert_int_equal(e[2], 0x14);		/* APIC version */
 		assert_int_equal(e[3], n == 0 ? 3 : 1); /* enabled, BSP on cpu 0 only */
-		assert_int_not_equal(rd32(e + 4), 0); /* signature */
-		assert_true(rd32(e + 8) & (1U << 9)); /* features: APIC */
+		assert_int_not_equal(rd32(e + 4), 0);	/* signature */
+		assert_true(rd32(e + 8) & (1U << 9));	/* features: APIC */
 		n++;
 	}
 	assert_int_equal(n, ncpus);
@@ -168,9 +168,9 @@ static void test_mptable__routes_isa_irqs_to_ioapic(void **state)
 			nioapic++;
 			break;
 		case 3:
-			assert_int_equal(e[1], 0); /* INT */
+			assert_int_equal(e[1], 0);	  /* INT */
 			assert_int_equal(rd16(e + 2), 0); /* conforming */
-			assert_int_equal(e[4], 0); /* ISA bus */
+			assert_int_equal(e[4], 0);	  /* ISA bus */
 			assert_true(e[5] < 16);
 			assert_int_equal(pin_of_irq[e[5]], -1);
 			assert_int_equal(e[6], ncpus);
@@ -246,14 +246,14 @@ static void test_mptable__rejects_bad_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		RAM_TEST(test_mptable__floating_pointer_is_valid),
-		RAM_TEST(test_mptable__config_table_is_valid),
-		RAM_TEST(test_mptable__lists_one_cpu),
-		RAM_TEST(test_mptable__lists_four_cpus_with_one_bsp),
-		RAM_TEST(test_mptable__lists_64_cpus),
-		RAM_TEST(test_mptable__routes_isa_irqs_to_ioapic),
-		RAM_TEST(test_mptable__small_region_is_enospc_and_no_write_outside),
-		RAM_TEST(test_mptable__rejects_bad_arguments),
+	    RAM_TEST(test_mptable__floating_pointer_is_valid),
+	    RAM_TEST(test_mptable__config_table_is_valid),
+	    RAM_TEST(test_mptable__lists_one_cpu),
+	    RAM_TEST(test_mptable__lists_four_cpus_with_one_bsp),
+	    RAM_TEST(test_mptable__lists_64_cpus),
+	    RAM_TEST(test_mptable__routes_isa_irqs_to_ioapic),
+	    RAM_TEST(test_mptable__small_region_is_enospc_and_no_write_outside),
+	    RAM_TEST(test_mptable__rejects_bad_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,21 +6,21 @@
 
 #include "arch/x86/platform.h"
 
-#define ACPI_FADT_REVISION 6
-#define ACPI_FADT_MINOR_VERSION 5 /* ACPI 6.5 */
-#define ACPI_MADT_REVISION 5
-#define ACPI_XSDT_REVISION 1
-#define ACPI_DSDT_REVISION 2 /* >= 2: AML integers are 64-bit */
-#define ACPI_FACS_VERSION 2
-#define ACPI_RSDP_REVISION 2
-#define ACPI_RSDP_V1_LEN 20 /* the ACPI 1.0 part covered by the first checksum */
+#define ACPI_FADT_REVISION	    6
+#define ACPI_FADT_MINOR_VERSION	    5 /* ACPI 6.5 */
+#define ACPI_MADT_REVISION	    5
+#define ACPI_XSDT_REVISION	    1
+#define ACPI_DSDT_REVISION	    2 /* >= 2: AML integers are 64-bit */
+#define ACPI_FACS_VERSION	    2
+#define ACPI_RSDP_REVISION	    2
+#define ACPI_RSDP_V1_LEN	    20 /* the ACPI 1.0 part covered by the first checksum */
 #define ACPI_PM_PROFILE_UNSPECIFIED 0
 /* P_LVLx_LAT above 100 (C2) / 1000 (C3) microseconds means "not supported" (table 5.9). */
 #define ACPI_C2_UNSUPPORTED 0x0fff
 #define ACPI_C3_UNSUPPORTED 0x0fff
 
 /* The one ISA IRQ not identity-mapped to an IOAPIC pin. */
-#define ISA_IRQ_PIT 0
+#define ISA_IRQ_PIT    0
 #define IOAPIC_PIN_PIT 2
 
 #define XSDT_ENTRIES 2 /* FADT, MADT */
@@ -64,10 +64,10 @@ static void header_checksum(struct acpi_table_header *h)
 static struct acpi_gas gas_io(uint16_t port, uint8_t len, uint8_t access)
 {
 	return (struct acpi_gas){
-		.space_id = ACPI_GAS_SYSTEM_IO,
-		.bit_width = (uint8_t)(len * 8),
-		.access_size = access,
-		.address = port,
+	    .space_id = ACPI_GAS_SYSTEM_IO,
+	    .bit_width = (uint8_t)(len * 8),
+	    .access_size = access,
+	    .address = port,
 	};
 }
 
@@ -160,11 +160,11 @@ static void madt_init(uint8_t *p, uint32_t ncpus)
 	struct acpi_madt *madt = (struct acpi_madt *)p;
 	size_t off = sizeof(*madt);
 	struct acpi_madt_ioapic ioapic = {
-		.type = ACPI_MADT_TYPE_IOAPIC,
-		.length = sizeof(ioapic),
-		.ioapic_id = 0,
-		.address = (uint32_t)IOAPIC_BASE,
-		.gsi_base = 0,
+	    .type = ACPI_MADT_TYPE_IOAPIC,
+	    .length = sizeof(ioapic),
+	    .ioapic_id = 0,
+	    .address = (uint32_t)IOAPIC_BASE,
+	    .gsi_base = 0,
 	};
 	/*
 	 * The PIT's ISA IRQ0 arrives on IOAPIC pin 2 (pin 0 is the 8259's ExtINT), and the SCI
@@ -172,18 +172,18 @@ static void madt_init(uint8_t *p, uint32_t ncpus)
 	 * and edge/high (section 5.2.12.5).
 	 */
 	struct acpi_madt_iso isos[2] = {
-		{ .source = ISA_IRQ_PIT, .gsi = IOAPIC_PIN_PIT, .flags = 0 },
-		{ .source = ACPI_SCI_IRQ,
-		  .gsi = ACPI_SCI_IRQ,
-		  .flags = ACPI_MPS_INTI_ACTIVE_HIGH | ACPI_MPS_INTI_LEVEL },
+	    {.source = ISA_IRQ_PIT, .gsi = IOAPIC_PIN_PIT, .flags = 0},
+	    {.source = ACPI_SCI_IRQ,
+	     .gsi = ACPI_SCI_IRQ,
+	     .flags = ACPI_MPS_INTI_ACTIVE_HIGH | ACPI_MPS_INTI_LEVEL},
 	};
 	/* LINT1 of every processor is wired to NMI, as on PC hardware. */
 	struct acpi_madt_lapic_nmi nmi = {
-		.type = ACPI_MADT_TYPE_LAPIC_NMI,
-		.length = sizeof(nmi),
-		.acpi_processor_uid = 0xff,
-		.flags = 0,
-		.lint = 1,
+	    .type = ACPI_MADT_TYPE_LAPIC_NMI,
+	    .length = sizeof(nmi),
+	    .acpi_processor_uid = 0xff,
+	    .flags = 0,
+	    .lint = 1,
 	};
 
 	header_init(&madt->header, "APIC", (uint32_t)madt_size(ncpus), ACPI_MADT_REVISION);
@@ -191,11 +191,11 @@ static void madt_init(uint8_t *p, uint32_t ncpus)
 	madt->flags = ACPI_MADT_PCAT_COMPAT;
 	for (uint32_t i = 0; i < ncpus; i++) {
 		struct acpi_madt_lapic lapic = {
-			.type = ACPI_MADT_TYPE_LAPIC,
-			.length = sizeof(lapic),
-			.acpi_processor_uid = (uint8_t)i,
-			.apic_id = (uint8_t)i,
-			.flags = ACPI_MADT_LAPIC_ENABLED,
+		    .type = ACPI_MADT_TYPE_LAPIC,
+		    .length = sizeof(lapic),
+		    .acpi_processor_uid = (uint8_t)i,
+		    .apic_id = (uint8_t)i,
+		    .flags = ACPI_MADT_LAPIC_ENABLED,
 		};
 		memcpy(p + off, &lapic, sizeof(lapic));
 		off += sizeof(lapic);
@@ -226,7 +226,7 @@ int acpi_build(struct guest_memory *mem, uint64_t base, uint64_t size,
 	uint64_t xsdt_off, fadt_off, facs_off, dsdt_off, madt_off, end;
 	uint64_t xsdt_len = sizeof(struct acpi_table_header) + XSDT_ENTRIES * sizeof(uint64_t);
 	uint64_t entries[XSDT_ENTRIES];
-	struct acpi_facs facs = { 0 };
+	struct acpi_facs facs = {0};
 	uint8_t *img = NULL;
 	size_t dsdt_len;
 	int ret;

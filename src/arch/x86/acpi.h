@@ -19,9 +19,9 @@
 #define ACPI_MAX_CPUS 64
 
 /* Identification written into every table. */
-#define ACPI_OEM_ID "KVMBOX" /* 6 bytes */
-#define ACPI_OEM_TABLE_ID "KVMBOXVM" /* 8 bytes */
-#define ACPI_CREATOR_ID "KVMB" /* 4 bytes */
+#define ACPI_OEM_ID	   "KVMBOX"   /* 6 bytes */
+#define ACPI_OEM_TABLE_ID  "KVMBOXVM" /* 8 bytes */
+#define ACPI_CREATOR_ID	   "KVMB"     /* 4 bytes */
 #define ACPI_HYPERVISOR_ID "KVMBOX  " /* 8 bytes, FADT Hypervisor Vendor Identity */
 
 /* Section 5.2.6: the header every table except RSDP and FACS starts with. */
@@ -41,7 +41,7 @@ _Static_assert(sizeof(struct acpi_table_header) == 36, "ACPI table header");
 /* Section 5.2.5.3. */
 struct acpi_rsdp {
 	char signature[8]; /* "RSD PTR " */
-	uint8_t checksum; /* first 20 bytes (the ACPI 1.0 part) sum to 0 */
+	uint8_t checksum;  /* first 20 bytes (the ACPI 1.0 part) sum to 0 */
 	char oem_id[6];
 	uint8_t revision; /* 2: ACPI 2.0+ with XSDT */
 	uint32_t rsdt_address;
@@ -64,10 +64,10 @@ struct acpi_gas {
 _Static_assert(sizeof(struct acpi_gas) == 12, "GAS");
 
 #define ACPI_GAS_SYSTEM_MEMORY 0
-#define ACPI_GAS_SYSTEM_IO 1
-#define ACPI_GAS_ACCESS_BYTE 1
-#define ACPI_GAS_ACCESS_WORD 2
-#define ACPI_GAS_ACCESS_DWORD 3
+#define ACPI_GAS_SYSTEM_IO     1
+#define ACPI_GAS_ACCESS_BYTE   1
+#define ACPI_GAS_ACCESS_WORD   2
+#define ACPI_GAS_ACCESS_DWORD  3
 
 /* Section 5.2.9, FADT ("FACP") revision 6 layout. */
 struct acpi_fadt {
@@ -141,14 +141,14 @@ _Static_assert(offsetof(struct acpi_fadt, x_pm_tmr_blk) == 208, "FADT.X_PM_TMR_B
 _Static_assert(offsetof(struct acpi_fadt, hypervisor_vendor_id) == 268, "FADT hypervisor id");
 
 /* FADT Flags (table 5.10). */
-#define ACPI_FADT_WBINVD (1U << 0)
-#define ACPI_FADT_PROC_C1 (1U << 2)
-#define ACPI_FADT_PWR_BUTTON (1U << 4) /* set: no fixed-feature power button */
-#define ACPI_FADT_SLP_BUTTON (1U << 5) /* set: no fixed-feature sleep button */
-#define ACPI_FADT_TMR_VAL_EXT (1U << 8)
+#define ACPI_FADT_WBINVD	(1U << 0)
+#define ACPI_FADT_PROC_C1	(1U << 2)
+#define ACPI_FADT_PWR_BUTTON	(1U << 4) /* set: no fixed-feature power button */
+#define ACPI_FADT_SLP_BUTTON	(1U << 5) /* set: no fixed-feature sleep button */
+#define ACPI_FADT_TMR_VAL_EXT	(1U << 8)
 #define ACPI_FADT_RESET_REG_SUP (1U << 10)
 /* IA-PC Boot Architecture Flags (table 5.11). */
-#define ACPI_IAPC_BOOT_8042 (1U << 1)
+#define ACPI_IAPC_BOOT_8042	       (1U << 1)
 #define ACPI_IAPC_BOOT_VGA_NOT_PRESENT (1U << 2)
 
 /* Section 5.2.10, FACS: no header and no checksum; must be 64-byte aligned. */
@@ -175,15 +175,15 @@ struct acpi_madt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_madt) == 44, "MADT");
 
-#define ACPI_MADT_PCAT_COMPAT (1U << 0) /* dual 8259s present too */
-#define ACPI_MADT_TYPE_LAPIC 0
-#define ACPI_MADT_TYPE_IOAPIC 1
-#define ACPI_MADT_TYPE_ISO 2
+#define ACPI_MADT_PCAT_COMPAT	 (1U << 0) /* dual 8259s present too */
+#define ACPI_MADT_TYPE_LAPIC	 0
+#define ACPI_MADT_TYPE_IOAPIC	 1
+#define ACPI_MADT_TYPE_ISO	 2
 #define ACPI_MADT_TYPE_LAPIC_NMI 4
-#define ACPI_MADT_LAPIC_ENABLED (1U << 0)
+#define ACPI_MADT_LAPIC_ENABLED	 (1U << 0)
 /* MPS INTI flags (table 5.26): polarity bits 1:0, trigger mode bits 3:2; 0 = conforming. */
 #define ACPI_MPS_INTI_ACTIVE_HIGH 0x1
-#define ACPI_MPS_INTI_LEVEL 0xc
+#define ACPI_MPS_INTI_LEVEL	  0xc
 
 struct acpi_madt_lapic {
 	uint8_t type;

@@ -6,17 +6,17 @@
 
 /* Small resource descriptor tags (ACPI 6.5 section 6.4.2): type << 3 | length. */
 #define RES_IRQ_NOFLAGS 0x22 /* IRQ descriptor, length 2 (no information byte) */
-#define RES_IO 0x47 /* I/O port descriptor, length 7 */
-#define RES_END_TAG 0x79 /* End tag, length 1 */
+#define RES_IO		0x47 /* I/O port descriptor, length 7 */
+#define RES_END_TAG	0x79 /* End tag, length 1 */
 #define RES_IO_DECODE16 0x01
 /* Large resource descriptor tags (section 6.4.3). */
 #define RES_DWORD_ADDR 0x87
-#define RES_WORD_ADDR 0x88
+#define RES_WORD_ADDR  0x88
 #define RES_QWORD_ADDR 0x8a
 /* Address space general flags: _MAF | _MIF, positive decode, bit 0 clear = producer. */
 #define RES_ADDR_FIXED_PRODUCER 0x0c
-#define RES_IO_ENTIRE_RANGE 0x03
-#define RES_MEM_READ_WRITE 0x01
+#define RES_IO_ENTIRE_RANGE	0x03
+#define RES_MEM_READ_WRITE	0x01
 
 void aml_init(struct aml *a)
 {
@@ -205,7 +205,7 @@ void aml_name_string(struct aml *a, const char *path)
 		aml_byte(a, (uint8_t)nseg);
 	}
 	while (*p) {
-		char seg[4] = { '_', '_', '_', '_' };
+		char seg[4] = {'_', '_', '_', '_'};
 
 		for (size_t i = 0; *p && *p != '.'; i++)
 			seg[i] = *p++;
@@ -393,7 +393,7 @@ void aml_method_return_integer(struct aml *a, const char *name, uint64_t v)
 /* DefBuffer := BufferOp PkgLength BufferSize ByteList; BufferSize is a TermArg. */
 static void aml_buffer_close(struct aml *a, size_t mark)
 {
-	struct aml size = { 0 };
+	struct aml size = {0};
 
 	if (a->err)
 		return;

@@ -25,38 +25,38 @@
 #include <stdint.h>
 
 /* AML opcodes (ACPI 6.5 section 20.3). */
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_NAME_OP 0x08
-#define AML_BYTE_PREFIX 0x0a
-#define AML_WORD_PREFIX 0x0b
-#define AML_DWORD_PREFIX 0x0c
-#define AML_STRING_PREFIX 0x0d
-#define AML_QWORD_PREFIX 0x0e
-#define AML_SCOPE_OP 0x10
-#define AML_BUFFER_OP 0x11
-#define AML_PACKAGE_OP 0x12
-#define AML_METHOD_OP 0x14
-#define AML_DUAL_NAME_PREFIX 0x2e
+#define AML_ZERO_OP	      0x00
+#define AML_ONE_OP	      0x01
+#define AML_NAME_OP	      0x08
+#define AML_BYTE_PREFIX	      0x0a
+#define AML_WORD_PREFIX	      0x0b
+#define AML_DWORD_PREFIX      0x0c
+#define AML_STRING_PREFIX     0x0d
+#define AML_QWORD_PREFIX      0x0e
+#define AML_SCOPE_OP	      0x10
+#define AML_BUFFER_OP	      0x11
+#define AML_PACKAGE_OP	      0x12
+#define AML_METHOD_OP	      0x14
+#define AML_DUAL_NAME_PREFIX  0x2e
 #define AML_MULTI_NAME_PREFIX 0x2f
-#define AML_EXT_OP_PREFIX 0x5b
-#define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
-#define AML_ROOT_CHAR '\\'
-#define AML_PARENT_PREFIX '^'
-#define AML_RETURN_OP 0xa4
-#define AML_ONES_OP 0xff
+#define AML_EXT_OP_PREFIX     0x5b
+#define AML_DEVICE_OP	      0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR	      '\\'
+#define AML_PARENT_PREFIX     '^'
+#define AML_RETURN_OP	      0xa4
+#define AML_ONES_OP	      0xff
 
 /* PkgLength counts itself and can describe at most 2^28 - 1 bytes (section 20.2.4). */
 #define AML_PKG_LENGTH_MAX 0x0fffffffU
 
 /* Address space resource descriptor types and flags (ACPI 6.5 section 6.4.3.5). */
-#define AML_RES_MEMORY 0
-#define AML_RES_IO 1
-#define AML_RES_BUS_NUMBER 2
-#define AML_MEM_NON_CACHEABLE 0
-#define AML_MEM_CACHEABLE 1
+#define AML_RES_MEMORY		0
+#define AML_RES_IO		1
+#define AML_RES_BUS_NUMBER	2
+#define AML_MEM_NON_CACHEABLE	0
+#define AML_MEM_CACHEABLE	1
 #define AML_MEM_WRITE_COMBINING 2
-#define AML_MEM_PREFETCHABLE 3
+#define AML_MEM_PREFETCHABLE	3
 
 struct aml {
 	uint8_t *buf;

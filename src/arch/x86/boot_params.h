@@ -11,15 +11,15 @@
 
 #include "memory.h"
 
-#define SETUP_HDR_OFFSET 0x1f1
-#define SETUP_BOOT_FLAG 0xaa55
-#define SETUP_HDR_MAGIC 0x53726448 /* "HdrS" */
-#define LOADFLAG_LOADED_HIGH 0x01
-#define LOADFLAG_CAN_USE_HEAP 0x80
-#define XLF_KERNEL_64 0x01
+#define SETUP_HDR_OFFSET	   0x1f1
+#define SETUP_BOOT_FLAG		   0xaa55
+#define SETUP_HDR_MAGIC		   0x53726448 /* "HdrS" */
+#define LOADFLAG_LOADED_HIGH	   0x01
+#define LOADFLAG_CAN_USE_HEAP	   0x80
+#define XLF_KERNEL_64		   0x01
 #define XLF_CAN_BE_LOADED_ABOVE_4G 0x02
-#define LOADER_TYPE_UNDEFINED 0xff
-#define BOOT_E820_MAX 128
+#define LOADER_TYPE_UNDEFINED	   0xff
+#define BOOT_E820_MAX		   128
 
 struct setup_header {
 	uint8_t setup_sects; /* 0x1f1 */
@@ -29,9 +29,9 @@ struct setup_header {
 	uint16_t vid_mode;
 	uint16_t root_dev;
 	uint16_t boot_flag; /* 0x1fe */
-	uint16_t jump; /* 0x200 */
-	uint32_t header; /* 0x202 */
-	uint16_t version; /* 0x206 */
+	uint16_t jump;	    /* 0x200 */
+	uint32_t header;    /* 0x202 */
+	uint16_t version;   /* 0x206 */
 	uint32_t realmode_swtch;
 	uint16_t start_sys_seg;
 	uint16_t kernel_version;
@@ -45,12 +45,12 @@ struct setup_header {
 	uint16_t heap_end_ptr; /* 0x224 */
 	uint8_t ext_loader_ver;
 	uint8_t ext_loader_type;
-	uint32_t cmd_line_ptr; /* 0x228 */
+	uint32_t cmd_line_ptr;	  /* 0x228 */
 	uint32_t initrd_addr_max; /* 0x22c */
 	uint32_t kernel_alignment;
 	uint8_t relocatable_kernel;
 	uint8_t min_alignment;
-	uint16_t xloadflags; /* 0x236 */
+	uint16_t xloadflags;   /* 0x236 */
 	uint32_t cmdline_size; /* 0x238 */
 	uint32_t hardware_subarch;
 	uint64_t hardware_subarch_data;
@@ -58,7 +58,7 @@ struct setup_header {
 	uint32_t payload_length;
 	uint64_t setup_data;
 	uint64_t pref_address; /* 0x258 */
-	uint32_t init_size; /* 0x260 */
+	uint32_t init_size;    /* 0x260 */
 	uint32_t handover_offset;
 	uint32_t kernel_info_offset; /* 0x268 */
 } __attribute__((packed));
@@ -101,7 +101,7 @@ _Static_assert(offsetof(struct boot_params, e820_table) == 0x2d0, "e820_table");
 _Static_assert(sizeof(struct boot_params) == 0x1000, "zero page is one page");
 
 /* PVH (xen/include/public/arch-x86/hvm/start_info.h), version 1. */
-#define HVM_START_MAGIC 0x336ec578
+#define HVM_START_MAGIC		 0x336ec578
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 struct hvm_start_info {

@@ -9,56 +9,95 @@
 
 /* Names as in Linux's /proc/cpuinfo (and QEMU's -cpu flags where they differ: pni=sse3). */
 static const struct cpuid_feature features[] = {
-	{ "fpu", 1, 0, CPUID_EDX, 0 },		{ "vme", 1, 0, CPUID_EDX, 1 },
-	{ "de", 1, 0, CPUID_EDX, 2 },		{ "pse", 1, 0, CPUID_EDX, 3 },
-	{ "tsc", 1, 0, CPUID_EDX, 4 },		{ "msr", 1, 0, CPUID_EDX, 5 },
-	{ "pae", 1, 0, CPUID_EDX, 6 },		{ "mce", 1, 0, CPUID_EDX, 7 },
-	{ "cx8", 1, 0, CPUID_EDX, 8 },		{ "apic", 1, 0, CPUID_EDX, 9 },
-	{ "sep", 1, 0, CPUID_EDX, 11 },		{ "mtrr", 1, 0, CPUID_EDX, 12 },
-	{ "pge", 1, 0, CPUID_EDX, 13 },		{ "mca", 1, 0, CPUID_EDX, 14 },
-	{ "cmov", 1, 0, CPUID_EDX, 15 },	{ "pat", 1, 0, CPUID_EDX, 16 },
-	{ "pse36", 1, 0, CPUID_EDX, 17 },	{ "clflush", 1, 0, CPUID_EDX, 19 },
-	{ "mmx", 1, 0, CPUID_EDX, 23 },		{ "fxsr", 1, 0, CPUID_EDX, 24 },
-	{ "sse", 1, 0, CPUID_EDX, 25 },		{ "sse2", 1, 0, CPUID_EDX, 26 },
-	{ "ss", 1, 0, CPUID_EDX, 27 },		{ "ht", 1, 0, CPUID_EDX, 28 },
-	{ "pni", 1, 0, CPUID_ECX, 0 },		{ "sse3", 1, 0, CPUID_ECX, 0 },
-	{ "pclmulqdq", 1, 0, CPUID_ECX, 1 },	{ "monitor", 1, 0, CPUID_ECX, 3 },
-	{ "vmx", 1, 0, CPUID_ECX, 5 },		{ "ssse3", 1, 0, CPUID_ECX, 9 },
-	{ "fma", 1, 0, CPUID_ECX, 12 },		{ "cx16", 1, 0, CPUID_ECX, 13 },
-	{ "pdcm", 1, 0, CPUID_ECX, 15 },	{ "pcid", 1, 0, CPUID_ECX, 17 },
-	{ "sse4_1", 1, 0, CPUID_ECX, 19 },	{ "sse4_2", 1, 0, CPUID_ECX, 20 },
-	{ "x2apic", 1, 0, CPUID_ECX, 21 },	{ "movbe", 1, 0, CPUID_ECX, 22 },
-	{ "popcnt", 1, 0, CPUID_ECX, 23 },	{ "tsc_deadline_timer", 1, 0, CPUID_ECX, 24 },
-	{ "aes", 1, 0, CPUID_ECX, 25 },		{ "xsave", 1, 0, CPUID_ECX, 26 },
-	{ "avx", 1, 0, CPUID_ECX, 28 },		{ "f16c", 1, 0, CPUID_ECX, 29 },
-	{ "rdrand", 1, 0, CPUID_ECX, 30 },	{ "hypervisor", 1, 0, CPUID_ECX, 31 },
-	{ "fsgsbase", 7, 0, CPUID_EBX, 0 },	{ "tsc_adjust", 7, 0, CPUID_EBX, 1 },
-	{ "bmi1", 7, 0, CPUID_EBX, 3 },		{ "hle", 7, 0, CPUID_EBX, 4 },
-	{ "avx2", 7, 0, CPUID_EBX, 5 },		{ "smep", 7, 0, CPUID_EBX, 7 },
-	{ "bmi2", 7, 0, CPUID_EBX, 8 },		{ "erms", 7, 0, CPUID_EBX, 9 },
-	{ "invpcid", 7, 0, CPUID_EBX, 10 },	{ "rtm", 7, 0, CPUID_EBX, 11 },
-	{ "avx512f", 7, 0, CPUID_EBX, 16 },	{ "avx512dq", 7, 0, CPUID_EBX, 17 },
-	{ "rdseed", 7, 0, CPUID_EBX, 18 },	{ "adx", 7, 0, CPUID_EBX, 19 },
-	{ "smap", 7, 0, CPUID_EBX, 20 },	{ "clflushopt", 7, 0, CPUID_EBX, 23 },
-	{ "clwb", 7, 0, CPUID_EBX, 24 },	{ "avx512cd", 7, 0, CPUID_EBX, 28 },
-	{ "sha_ni", 7, 0, CPUID_EBX, 29 },	{ "avx512bw", 7, 0, CPUID_EBX, 30 },
-	{ "avx512vl", 7, 0, CPUID_EBX, 31 },	{ "umip", 7, 0, CPUID_ECX, 2 },
-	{ "pku", 7, 0, CPUID_ECX, 3 },		{ "waitpkg", 7, 0, CPUID_ECX, 5 },
-	{ "la57", 7, 0, CPUID_ECX, 16 },	{ "rdpid", 7, 0, CPUID_ECX, 22 },
-	{ "fsrm", 7, 0, CPUID_EDX, 4 },		{ "serialize", 7, 0, CPUID_EDX, 14 },
-	{ "arch_capabilities", 7, 0, CPUID_EDX, 29 },
-	{ "xsaveopt", 0xd, 1, CPUID_EAX, 0 },	{ "xsavec", 0xd, 1, CPUID_EAX, 1 },
-	{ "xgetbv1", 0xd, 1, CPUID_EAX, 2 },	{ "xsaves", 0xd, 1, CPUID_EAX, 3 },
-	{ "lahf_lm", 0x80000001, 0, CPUID_ECX, 0 },
-	{ "abm", 0x80000001, 0, CPUID_ECX, 5 },
-	{ "3dnowprefetch", 0x80000001, 0, CPUID_ECX, 8 },
-	{ "syscall", 0x80000001, 0, CPUID_EDX, 11 },
-	{ "nx", 0x80000001, 0, CPUID_EDX, 20 },
-	{ "pdpe1gb", 0x80000001, 0, CPUID_EDX, 26 },
-	{ "rdtscp", 0x80000001, 0, CPUID_EDX, 27 },
-	{ "lm", 0x80000001, 0, CPUID_EDX, 29 },
-	{ "invtsc", 0x80000007, 0, CPUID_EDX, 8 },
-	{ "xsaveerptr", 0x80000008, 0, CPUID_EBX, 2 },
+    {"fpu", 1, 0, CPUID_EDX, 0},
+    {"vme", 1, 0, CPUID_EDX, 1},
+    {"de", 1, 0, CPUID_EDX, 2},
+    {"pse", 1, 0, CPUID_EDX, 3},
+    {"tsc", 1, 0, CPUID_EDX, 4},
+    {"msr", 1, 0, CPUID_EDX, 5},
+    {"pae", 1, 0, CPUID_EDX, 6},
+    {"mce", 1, 0, CPUID_EDX, 7},
+    {"cx8", 1, 0, CPUID_EDX, 8},
+    {"apic", 1, 0, CPUID_EDX, 9},
+    {"sep", 1, 0, CPUID_EDX, 11},
+    {"mtrr", 1, 0, CPUID_EDX, 12},
+    {"pge", 1, 0, CPUID_EDX, 13},
+    {"mca", 1, 0, CPUID_EDX, 14},
+    {"cmov", 1, 0, CPUID_EDX, 15},
+    {"pat", 1, 0, CPUID_EDX, 16},
+    {"pse36", 1, 0, CPUID_EDX, 17},
+    {"clflush", 1, 0, CPUID_EDX, 19},
+    {"mmx", 1, 0, CPUID_EDX, 23},
+    {"fxsr", 1, 0, CPUID_EDX, 24},
+    {"sse", 1, 0, CPUID_EDX, 25},
+    {"sse2", 1, 0, CPUID_EDX, 26},
+    {"ss", 1, 0, CPUID_EDX, 27},
+    {"ht", 1, 0, CPUID_EDX, 28},
+    {"pni", 1, 0, CPUID_ECX, 0},
+    {"sse3", 1, 0, CPUID_ECX, 0},
+    {"pclmulqdq", 1, 0, CPUID_ECX, 1},
+    {"monitor", 1, 0, CPUID_ECX, 3},
+    {"vmx", 1, 0, CPUID_ECX, 5},
+    {"ssse3", 1, 0, CPUID_ECX, 9},
+    {"fma", 1, 0, CPUID_ECX, 12},
+    {"cx16", 1, 0, CPUID_ECX, 13},
+    {"pdcm", 1, 0, CPUID_ECX, 15},
+    {"pcid", 1, 0, CPUID_ECX, 17},
+    {"sse4_1", 1, 0, CPUID_ECX, 19},
+    {"sse4_2", 1, 0, CPUID_ECX, 20},
+    {"x2apic", 1, 0, CPUID_ECX, 21},
+    {"movbe", 1, 0, CPUID_ECX, 22},
+    {"popcnt", 1, 0, CPUID_ECX, 23},
+    {"tsc_deadline_timer", 1, 0, CPUID_ECX, 24},
+    {"aes", 1, 0, CPUID_ECX, 25},
+    {"xsave", 1, 0, CPUID_ECX, 26},
+    {"avx", 1, 0, CPUID_ECX, 28},
+    {"f16c", 1, 0, CPUID_ECX, 29},
+    {"rdrand", 1, 0, CPUID_ECX, 30},
+    {"hypervisor", 1, 0, CPUID_ECX, 31},
+    {"fsgsbase", 7, 0, CPUID_EBX, 0},
+    {"tsc_adjust", 7, 0, CPUID_EBX, 1},
+    {"bmi1", 7, 0, CPUID_EBX, 3},
+    {"hle", 7, 0, CPUID_EBX, 4},
+    {"avx2", 7, 0, CPUID_EBX, 5},
+    {"smep", 7, 0, CPUID_EBX, 7},
+    {"bmi2", 7, 0, CPUID_EBX, 8},
+    {"erms", 7, 0, CPUID_EBX, 9},
+    {"invpcid", 7, 0, CPUID_EBX, 10},
+    {"rtm", 7, 0, CPUID_EBX, 11},
+    {"avx512f", 7, 0, CPUID_EBX, 16},
+    {"avx512dq", 7, 0, CPUID_EBX, 17},
+    {"rdseed", 7, 0, CPUID_EBX, 18},
+    {"adx", 7, 0, CPUID_EBX, 19},
+    {"smap", 7, 0, CPUID_EBX, 20},
+    {"clflushopt", 7, 0, CPUID_EBX, 23},
+    {"clwb", 7, 0, CPUID_EBX, 24},
+    {"avx512cd", 7, 0, CPUID_EBX, 28},
+    {"sha_ni", 7, 0, CPUID_EBX, 29},
+    {"avx512bw", 7, 0, CPUID_EBX, 30},
+    {"avx512vl", 7, 0, CPUID_EBX, 31},
+    {"umip", 7, 0, CPUID_ECX, 2},
+    {"pku", 7, 0, CPUID_ECX, 3},
+    {"waitpkg", 7, 0, CPUID_ECX, 5},
+    {"la57", 7, 0, CPUID_ECX, 16},
+    {"rdpid", 7, 0, CPUID_ECX, 22},
+    {"fsrm", 7, 0, CPUID_EDX, 4},
+    {"serialize", 7, 0, CPUID_EDX, 14},
+    {"arch_capabilities", 7, 0, CPUID_EDX, 29},
+    {"xsaveopt", 0xd, 1, CPUID_EAX, 0},
+    {"xsavec", 0xd, 1, CPUID_EAX, 1},
+    {"xgetbv1", 0xd, 1, CPUID_EAX, 2},
+    {"xsaves", 0xd, 1, CPUID_EAX, 3},
+    {"lahf_lm", 0x80000001, 0, CPUID_ECX, 0},
+    {"abm", 0x80000001, 0, CPUID_ECX, 5},
+    {"3dnowprefetch", 0x80000001, 0, CPUID_ECX, 8},
+    {"syscall", 0x80000001, 0, CPUID_EDX, 11},
+    {"nx", 0x80000001, 0, CPUID_EDX, 20},
+    {"pdpe1gb", 0x80000001, 0, CPUID_EDX, 26},
+    {"rdtscp", 0x80000001, 0, CPUID_EDX, 27},
+    {"lm", 0x80000001, 0, CPUID_EDX, 29},
+    {"invtsc", 0x80000007, 0, CPUID_EDX, 8},
+    {"xsaveerptr", 0x80000008, 0, CPUID_EBX, 2},
 };
 
 int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *t)
@@ -66,7 +105,7 @@ int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *t)
 	struct {
 		struct kvm_cpuid2 hdr;
 		struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
-	} c = { .hdr.nent = CPUID_MAX_ENTRIES };
+	} c = {.hdr.nent = CPUID_MAX_ENTRIES};
 
 	if (ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0)
 		return -errno;
@@ -105,10 +144,14 @@ struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_table *t, uint32_t leaf, uint32
 static uint32_t *entry_reg(struct kvm_cpuid_entry2 *e, enum cpuid_reg reg)
 {
 	switch (reg) {
-	case CPUID_EAX: return &e->eax;
-	case CPUID_EBX: return &e->ebx;
-	case CPUID_ECX: return &e->ecx;
-	default: return &e->edx;
+	case CPUID_EAX:
+		return &e->eax;
+	case CPUID_EBX:
+		return &e->ebx;
+	case CPUID_ECX:
+		return &e->ecx;
+	default:
+		return &e->edx;
 	}
 }
 
@@ -197,7 +240,7 @@ int cpuid_customize(struct cpuid_table *t, uint32_t id, uint32_t ncpus,
 		leaf1->ecx |= 1u << 31; /* hypervisor present */
 	for (int i = 0; i < nchanges; i++) {
 		const struct cpuid_feature *f =
-			cpuid_feature_find_n(changes[i].name, strlen(changes[i].name));
+		    cpuid_feature_find_n(changes[i].name, strlen(changes[i].name));
 		struct kvm_cpuid_entry2 *e = f ? cpuid_find(t, f->leaf, f->subleaf) : NULL;
 		if (!e) {
 			if (!changes[i].add)

@@ -7,21 +7,21 @@
 
 #include "arch/x86/platform.h"
 
-#define X86_CR0_PE (1ULL << 0)
-#define X86_CR0_ET (1ULL << 4)
-#define X86_CR0_PG (1ULL << 31)
-#define X86_CR4_PAE (1ULL << 5)
+#define X86_CR0_PE   (1ULL << 0)
+#define X86_CR0_ET   (1ULL << 4)
+#define X86_CR0_PG   (1ULL << 31)
+#define X86_CR4_PAE  (1ULL << 5)
 #define X86_EFER_LME (1ULL << 8)
 #define X86_EFER_LMA (1ULL << 10)
 
 #define PTE_PRESENT 0x1ULL
-#define PTE_RW 0x2ULL
-#define PTE_PS 0x80ULL /* 2 MiB page in a page directory entry */
+#define PTE_RW	    0x2ULL
+#define PTE_PS	    0x80ULL /* 2 MiB page in a page directory entry */
 
 /* Selectors the Linux boot protocol expects: __BOOT_CS 0x10, __BOOT_DS 0x18. */
-#define GDT_CODE 2
-#define GDT_DATA 3
-#define GDT_TSS 4
+#define GDT_CODE    2
+#define GDT_DATA    3
+#define GDT_TSS	    4
 #define GDT_ENTRIES 5
 
 /* Encodes a GDT descriptor from base, limit (in 4 KiB units with G=1) and access/flags. */
@@ -35,22 +35,22 @@ static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 /* Access byte | flags nibble << 12: G, D/B, L. */
 #define SEG_CODE64 0xa09b /* G, L, present, code exec/read, accessed */
 #define SEG_CODE32 0xc09b /* G, D, present, code exec/read, accessed */
-#define SEG_DATA 0xc093 /* G, B, present, data read/write, accessed */
-#define SEG_TSS 0x008b /* present, 32/64-bit TSS busy */
+#define SEG_DATA   0xc093 /* G, B, present, data read/write, accessed */
+#define SEG_TSS	   0x008b /* present, 32/64-bit TSS busy */
 
 static struct kvm_segment segment_from_gdt(uint64_t desc, uint16_t index)
 {
 	return (struct kvm_segment){
-		.base = (uint32_t)(((desc >> 16) & 0xffffff) | ((desc >> 32) & 0xff000000)),
-		.limit = (uint32_t)((desc & 0xffff) | ((desc >> 32) & 0xf0000)),
-		.selector = (uint16_t)(index * 8),
-		.type = (desc >> 40) & 0xf,
-		.present = (desc >> 47) & 1,
-		.dpl = (desc >> 45) & 3,
-		.db = (desc >> 54) & 1,
-		.s = (desc >> 44) & 1,
-		.l = (desc >> 53) & 1,
-		.g = (desc >> 55) & 1,
+	    .base = (uint32_t)(((desc >> 16) & 0xffffff) | ((desc >> 32) & 0xff000000)),
+	    .limit = (uint32_t)((desc & 0xffff) | ((desc >> 32) & 0xf0000)),
+	    .selector = (uint16_t)(index * 8),
+	    .type = (desc >> 40) & 0xf,
+	    .present = (desc >> 47) & 1,
+	    .dpl = (desc >> 45) & 3,
+	    .db = (desc >> 54) & 1,
+	    .s = (desc >> 44) & 1,
+	    .l = (desc >> 53) & 1,
+	    .g = (desc >> 55) & 1,
 	};
 }
 
@@ -92,8 +92,11 @@ int x86_entry_setup_memory(struct guest_memory *mem, const struct boot_entry *en
 int x86_entry_set_vcpu(int vcpu_fd, const struct boot_entry *entry)
 {
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rflags = 2, .rip = entry->rip, .rax = entry->rax,
-				 .rsi = entry->rsi, .rbx = entry->rbx };
+	struct kvm_regs regs = {.rflags = 2,
+				.rip = entry->rip,
+				.rax = entry->rax,
+				.rsi = entry->rsi,
+				.rbx = entry->rbx};
 	uint64_t gdt[GDT_ENTRIES];
 	struct kvm_segment code, data;
 

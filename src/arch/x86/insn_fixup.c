@@ -4,9 +4,9 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
-#define OPCODE_INT3 0xcc
+#define OPCODE_INT3  0xcc
 #define OPCODE_FWAIT 0x9b
-#define VECTOR_BP 3
+#define VECTOR_BP    3
 
 enum insn_fixup_result insn_fixup_classify(const uint8_t *bytes, size_t len)
 {
@@ -29,7 +29,7 @@ size_t insn_fetch(int vcpu_fd, const struct guest_memory *mem, uint8_t *buf, siz
 		return 0;
 	/* Byte by byte: the instruction may straddle a page boundary. */
 	while (done < len) {
-		struct kvm_translation tr = { .linear_address = sregs.cs.base + regs.rip + done };
+		struct kvm_translation tr = {.linear_address = sregs.cs.base + regs.rip + done};
 		const uint8_t *p;
 		if (ioctl(vcpu_fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
 			break;

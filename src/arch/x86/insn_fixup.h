@@ -12,8 +12,8 @@
 #include "memory.h"
 
 enum insn_fixup_result {
-	INSN_FIXUP_NONE, /* not an instruction we can complete */
-	INSN_FIXUP_INT3, /* int3: #BP injected after RIP */
+	INSN_FIXUP_NONE,  /* not an instruction we can complete */
+	INSN_FIXUP_INT3,  /* int3: #BP injected after RIP */
 	INSN_FIXUP_FWAIT, /* fwait: stepped over */
 };
 

@@ -6,16 +6,16 @@
 
 #include "arch/x86/platform.h"
 
-#define MP_OEM_ID "KVMBOX  " /* 8 bytes */
-#define MP_PRODUCT_ID "KVMBOX      " /* 12 bytes */
-#define MP_CPU_SIGNATURE 0x6f0 /* family 6, model 15, stepping 0 */
-#define MP_CPU_FEATURES 0x201 /* CPUID.1:EDX FPU | APIC */
-#define MP_BUS_ISA 0
-#define MP_ISA_IRQS 16
-#define MP_ISA_IRQ_CASCADE 2 /* the slave 8259's input: no device behind it */
-#define MP_IOAPIC_PIN_PIT 2
-#define MP_IO_INTERRUPTS (MP_ISA_IRQS - 1) /* every ISA IRQ but the cascade */
-#define MP_LOCAL_INTERRUPTS 2 /* ExtINT -> LINT0, NMI -> LINT1 */
+#define MP_OEM_ID	    "KVMBOX  "	   /* 8 bytes */
+#define MP_PRODUCT_ID	    "KVMBOX      " /* 12 bytes */
+#define MP_CPU_SIGNATURE    0x6f0	   /* family 6, model 15, stepping 0 */
+#define MP_CPU_FEATURES	    0x201	   /* CPUID.1:EDX FPU | APIC */
+#define MP_BUS_ISA	    0
+#define MP_ISA_IRQS	    16
+#define MP_ISA_IRQ_CASCADE  2 /* the slave 8259's input: no device behind it */
+#define MP_IOAPIC_PIN_PIT   2
+#define MP_IO_INTERRUPTS    (MP_ISA_IRQS - 1) /* every ISA IRQ but the cascade */
+#define MP_LOCAL_INTERRUPTS 2		      /* ExtINT -> LINT0, NMI -> LINT1 */
 
 _Static_assert(sizeof(MP_OEM_ID) == 8 + 1, "MP OEM ID is 8 bytes");
 _Static_assert(sizeof(MP_PRODUCT_ID) == 12 + 1, "MP product ID is 12 bytes");
@@ -55,13 +55,13 @@ int mptable_build(struct guest_memory *mem, uint64_t base, uint64_t size, uint32
 	struct mp_config_header *hdr;
 	/* Right after the LAPIC ids: MP APIC ids share one name space. */
 	uint8_t ioapic_id = (uint8_t)ncpus;
-	struct mp_bus bus = { .type = MP_ENTRY_BUS, .bus_id = MP_BUS_ISA };
+	struct mp_bus bus = {.type = MP_ENTRY_BUS, .bus_id = MP_BUS_ISA};
 	struct mp_ioapic ioapic = {
-		.type = MP_ENTRY_IOAPIC,
-		.ioapic_id = ioapic_id,
-		.version = MP_IOAPIC_VERSION,
-		.flags = MP_IOAPIC_ENABLED,
-		.address = (uint32_t)IOAPIC_BASE,
+	    .type = MP_ENTRY_IOAPIC,
+	    .ioapic_id = ioapic_id,
+	    .version = MP_IOAPIC_VERSION,
+	    .flags = MP_IOAPIC_ENABLED,
+	    .address = (uint32_t)IOAPIC_BASE,
 	};
 	size_t table_len, total;
 	uint8_t *img, *p;
@@ -92,12 +92,12 @@ int mptable_build(struct guest_memory *mem, uint64_t base, uint64_t size, uint32
 	p = (uint8_t *)(hdr + 1);
 	for (uint32_t i = 0; i < ncpus; i++) {
 		struct mp_processor cpu = {
-			.type = MP_ENTRY_PROCESSOR,
-			.apic_id = (uint8_t)i,
-			.apic_version = MP_APIC_VERSION,
-			.flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
-			.signature = MP_CPU_SIGNATURE,
-			.features = MP_CPU_FEATURES,
+		    .type = MP_ENTRY_PROCESSOR,
+		    .apic_id = (uint8_t)i,
+		    .apic_version = MP_APIC_VERSION,
+		    .flags = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
+		    .signature = MP_CPU_SIGNATURE,
+		    .features = MP_CPU_FEATURES,
 		};
 		p = put(p, &cpu, sizeof(cpu));
 	}
@@ -110,12 +110,12 @@ int mptable_build(struct guest_memory *mem, uint64_t base, uint64_t size, uint32
 	 */
 	for (uint8_t irq = 0; irq < MP_ISA_IRQS; irq++) {
 		struct mp_interrupt in = {
-			.type = MP_ENTRY_IO_INTERRUPT,
-			.int_type = MP_INT,
-			.src_bus = MP_BUS_ISA,
-			.src_irq = irq,
-			.dst_apic = ioapic_id,
-			.dst_pin = irq == 0 ? MP_IOAPIC_PIN_PIT : irq,
+		    .type = MP_ENTRY_IO_INTERRUPT,
+		    .int_type = MP_INT,
+		    .src_bus = MP_BUS_ISA,
+		    .src_irq = irq,
+		    .dst_apic = ioapic_id,
+		    .dst_pin = irq == 0 ? MP_IOAPIC_PIN_PIT : irq,
 		};
 		if (irq == MP_ISA_IRQ_CASCADE)
 			continue;
@@ -124,12 +124,12 @@ int mptable_build(struct guest_memory *mem, uint64_t base, uint64_t size, uint32
 	/* Virtual wire: the 8259 reaches every LAPIC's LINT0 as ExtINT; NMI goes to LINT1. */
 	for (uint8_t lint = 0; lint < MP_LOCAL_INTERRUPTS; lint++) {
 		struct mp_interrupt in = {
-			.type = MP_ENTRY_LOCAL_INTERRUPT,
-			.int_type = lint == 0 ? MP_EXTINT : MP_NMI,
-			.src_bus = MP_BUS_ISA,
-			.src_irq = 0,
-			.dst_apic = MP_ALL_LAPICS,
-			.dst_pin = lint,
+		    .type = MP_ENTRY_LOCAL_INTERRUPT,
+		    .int_type = lint == 0 ? MP_EXTINT : MP_NMI,
+		    .src_bus = MP_BUS_ISA,
+		    .src_irq = 0,
+		    .dst_apic = MP_ALL_LAPICS,
+		    .dst_pin = lint,
 		};
 		p = put(p, &in, sizeof(in));
 	}

@@ -13,8 +13,8 @@
 /* APIC ids are 8 bits, 0xff is "all", and the IOAPIC takes id ncpus. */
 #define MPTABLE_MAX_CPUS 254
 
-#define MP_SPEC_REV 4 /* MP spec 1.4 */
-#define MP_APIC_VERSION 0x14 /* KVM's local APIC */
+#define MP_SPEC_REV	  4    /* MP spec 1.4 */
+#define MP_APIC_VERSION	  0x14 /* KVM's local APIC */
 #define MP_IOAPIC_VERSION 0x11 /* KVM's IOAPIC */
 
 /* MP spec 4.1: the floating pointer structure, on a 16-byte boundary. */
@@ -33,7 +33,7 @@ _Static_assert(sizeof(struct mp_floating_pointer) == 16, "MP floating pointer");
 /* MP spec 4.2: the configuration table header; entries follow, sorted by type. */
 struct mp_config_header {
 	char signature[4]; /* "PCMP" */
-	uint16_t length; /* base table: header and entries */
+	uint16_t length;   /* base table: header and entries */
 	uint8_t spec_rev;
 	uint8_t checksum; /* base table sums to 0 */
 	char oem_id[8];
@@ -48,28 +48,28 @@ struct mp_config_header {
 } __attribute__((packed));
 _Static_assert(sizeof(struct mp_config_header) == 44, "MP configuration table header");
 
-#define MP_ENTRY_PROCESSOR 0
-#define MP_ENTRY_BUS 1
-#define MP_ENTRY_IOAPIC 2
-#define MP_ENTRY_IO_INTERRUPT 3
+#define MP_ENTRY_PROCESSOR	 0
+#define MP_ENTRY_BUS		 1
+#define MP_ENTRY_IOAPIC		 2
+#define MP_ENTRY_IO_INTERRUPT	 3
 #define MP_ENTRY_LOCAL_INTERRUPT 4
 
-#define MP_CPU_ENABLED (1U << 0)
-#define MP_CPU_BSP (1U << 1)
+#define MP_CPU_ENABLED	  (1U << 0)
+#define MP_CPU_BSP	  (1U << 1)
 #define MP_IOAPIC_ENABLED (1U << 0)
 /* Interrupt types (MP spec table 4-8). */
-#define MP_INT 0
-#define MP_NMI 1
-#define MP_EXTINT 3
+#define MP_INT	      0
+#define MP_NMI	      1
+#define MP_EXTINT     3
 #define MP_ALL_LAPICS 0xff
 
 struct mp_processor {
 	uint8_t type;
 	uint8_t apic_id;
 	uint8_t apic_version;
-	uint8_t flags; /* MP_CPU_* */
+	uint8_t flags;	    /* MP_CPU_* */
 	uint32_t signature; /* CPUID.1:EAX stepping/model/family */
-	uint32_t features; /* CPUID.1:EDX */
+	uint32_t features;  /* CPUID.1:EDX */
 	uint32_t reserved[2];
 } __attribute__((packed));
 _Static_assert(sizeof(struct mp_processor) == 20, "MP processor entry");
@@ -94,11 +94,11 @@ _Static_assert(sizeof(struct mp_ioapic) == 8, "MP I/O APIC entry");
 struct mp_interrupt {
 	uint8_t type;
 	uint8_t int_type; /* MP_INT, MP_NMI, MP_EXTINT */
-	uint16_t flags; /* polarity bits 1:0, trigger bits 3:2; 0 = conforming to the bus */
+	uint16_t flags;	  /* polarity bits 1:0, trigger bits 3:2; 0 = conforming to the bus */
 	uint8_t src_bus;
 	uint8_t src_irq;
 	uint8_t dst_apic; /* IOAPIC id, or LAPIC id / MP_ALL_LAPICS */
-	uint8_t dst_pin; /* IOAPIC INTIN#, or LINTIN# */
+	uint8_t dst_pin;  /* IOAPIC INTIN#, or LINTIN# */
 } __attribute__((packed));
 _Static_assert(sizeof(struct mp_interrupt) == 8, "MP interrupt entry");
 
