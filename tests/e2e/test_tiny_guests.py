@@ -41,15 +41,20 @@ def test_reset_restarts_the_guest_by_default(tmp_path):
     kernel.write_bytes(tiny_elf.reset_via_i8042())
     p = subprocess.Popen([str(KVMBOX), "run", "--kernel", str(kernel), "--mem", "64M"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = b""
-    while out.count(b"resetting") < 3:
-        chunk = p.stdout.read1(4096)
-        assert chunk, "kvmbox exited instead of restarting the guest"
-        out += chunk
-    p.terminate()
-    # Tearing a VM down waits for the host KVM (an SRCU grace period), which can be slow
-    # while other VMs keep the host CPUs busy.
-    assert p.wait(60) == 128 + 15
+    try:
+        out = b""
+        while out.count(b"resetting") < 3:
+            chunk = p.stdout.read1(4096)
+            assert chunk, "kvmbox exited instead of restarting the guest"
+            out += chunk
+        p.terminate()
+        # Tearing a VM down waits for the host KVM (an SRCU grace period), which can be
+        # slow while other VMs keep the host CPUs busy.
+        assert p.wait(60) == 128 + 15
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def test_serial_file_and_cpus_option(tmp_path):
