@@ -65,7 +65,7 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr)
 	return NULL;
 }
 
-int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write)
+int bus_dispatch(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write)
 {
 	const struct bus_range *r = bus_find(bus, addr);
 
@@ -76,8 +76,15 @@ int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t l
 	}
 	if (!is_write)
 		memset(data, 0xff, len > 8 ? 8 : len);
-	if (log_get_level() >= LOG_DEBUG)
-		log_debug("unclaimed %s %s at %#llx len %u", bus->name, is_write ? "write" : "read",
-			  (unsigned long long)addr, len);
+	if (log_get_level() >= LOG_DEBUG) {
+		/* Once per port (PIO) or per 4 KiB page (MMIO, hashed): guests poll. */
+		uint64_t key = (addr > 0xffff ? addr >> 12 : addr) & 0xffff;
+		uint8_t bit = (uint8_t)(1u << (key & 7));
+		uint8_t *seen = &bus->unclaimed_seen[key >> 3];
+		if (!(__atomic_fetch_or(seen, bit, __ATOMIC_RELAXED) & bit))
+			log_debug("unclaimed %s %s at %#llx len %u (further ones not logged)",
+				  bus->name, is_write ? "write" : "read", (unsigned long long)addr,
+				  len);
+	}
 	return -ENOENT;
 }

@@ -27,6 +27,7 @@ struct bus {
 	struct bus_range *ranges; /* sorted by base, never overlapping */
 	size_t count;
 	size_t capacity;
+	uint8_t unclaimed_seen[65536 / 8]; /* ports (or MMIO pages, hashed) already logged */
 };
 
 void bus_init(struct bus *bus, const char *name);
@@ -38,6 +39,6 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_io_fn fn, voi
  * Dispatches an access. Returns 0 if a device handled it, -ENOENT if no device claims the
  * whole access; then reads see all ones and writes are dropped (done here).
  */
-int bus_dispatch(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
+int bus_dispatch(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len, bool is_write);
 
 #endif

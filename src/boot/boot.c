@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,8 +38,9 @@ int boot_file_read(const char *option, const char *path, size_t limit, struct bo
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > limit) {
-		log_errorx("%s %s: %lld bytes is more than fits (%zu); raise --mem", option, path,
-			   (long long)st.st_size, limit);
+		log_errorx("%s %s: %lld bytes is more than the %zu that fit%s", option, path,
+			   (long long)st.st_size, limit,
+			   strcmp(option, "--initrd") ? "" : "; raise --mem");
 		goto fail;
 	}
 	out->data = malloc((size_t)st.st_size);
