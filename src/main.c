@@ -2,7 +2,9 @@
  * kvmbox: a small virtual machine monitor for Linux/KVM.
  * argv -> struct vm_config -> build the VM -> run it until it stops -> exit status.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,10 +33,15 @@ static void print_usage(FILE *out)
 		     "  help      this help\n");
 }
 
-static int open_serial_output(const struct vm_config *cfg)
+/*
+ * The console log file is truncated only once the VM is built, and removed again if we
+ * created it and the VM could not start: a failed start leaves nothing behind.
+ */
+static int open_serial_output(const struct vm_config *cfg, bool *created)
 {
 	int fd;
 
+	*created = false;
 	switch (cfg->serial) {
 	case SERIAL_STDIO:
 		return STDOUT_FILENO;
@@ -43,7 +50,11 @@ static int open_serial_output(const struct vm_config *cfg)
 	case SERIAL_FILE:
 		break;
 	}
-	fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(cfg->serial_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		*created = true;
+	else if (errno == EEXIST)
+		fd = open(cfg->serial_path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return log_error("--serial file:%s", cfg->serial_path) - 1;
 	return fd;
@@ -76,6 +87,7 @@ static int cmd_run(int argc, char **argv)
 	struct console con;
 	struct vm vm;
 	int serial_fd, status = EXIT_HOST_ERROR, r, debug_status;
+	bool serial_created, booted = false;
 
 	config_defaults(&cfg);
 	r = config_parse_run(&cfg, argc, argv);
@@ -84,7 +96,7 @@ static int cmd_run(int argc, char **argv)
 	log_set_level(cfg.verbosity >= 2 ? LOG_DEBUG : cfg.verbosity ? LOG_INFO : LOG_WARN);
 	if (kvm_open(&kvm, cfg.kvm_path) < 0)
 		return EXIT_HOST_ERROR;
-	serial_fd = open_serial_output(&cfg);
+	serial_fd = open_serial_output(&cfg, &serial_created);
 	if (serial_fd < -1) {
 		kvm_close(&kvm);
 		return EXIT_HOST_ERROR;
@@ -98,6 +110,9 @@ static int cmd_run(int argc, char **argv)
 			vm_destroy(&vm);
 			break;
 		}
+		if (!booted && cfg.serial == SERIAL_FILE && ftruncate(serial_fd, 0) < 0)
+			log_warn("--serial file:%s: truncating", cfg.serial_path);
+		booted = true;
 		console_run(&con, &vm);
 		reason = vm_join(&vm);
 		debug_status = vm.exit_status;
@@ -121,6 +136,8 @@ out:
 	console_close(&con);
 	if (serial_fd > STDERR_FILENO)
 		close(serial_fd);
+	if (serial_created && !booted)
+		unlink(cfg.serial_path);
 	kvm_close(&kvm);
 	return status;
 }

@@ -145,3 +145,14 @@ def test_check_reports_capabilities():
     r = kvmbox("check")
     assert r.returncode == 0, r.stdout
     assert b"KVM_CAP_IRQCHIP" in r.stdout and b"can run" in r.stdout
+
+
+def test_failed_start_leaves_no_console_log_behind(tmp_path):
+    log = tmp_path / "console.log"
+    r = kvmbox("run", "--kernel", tmp_path / "nope", "--serial", f"file:{log}")
+    assert r.returncode == 1
+    assert not log.exists()
+    log.write_text("earlier log\n")
+    r = kvmbox("run", "--kernel", tmp_path / "nope", "--serial", f"file:{log}")
+    assert r.returncode == 1
+    assert log.read_text() == "earlier log\n"
