@@ -9,6 +9,7 @@
 #include <linux/kvm.h>
 
 #include "arch/x86/platform.h"
+#include "irq.h"
 #include "log.h"
 
 const struct kvm_cap_req kvm_required_caps[] = {
@@ -80,6 +81,7 @@ int kvm_create_vm(struct kvm *kvm)
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 	const char *missing = kvm_missing_cap(kvm);
+	int r;
 
 	if (missing)
 		return log_errorx("/dev/kvm lacks %s, which kvmbox needs; run 'kvmbox check'",
@@ -95,6 +97,11 @@ int kvm_create_vm(struct kvm *kvm)
 		return log_error("KVM_SET_IDENTITY_MAP_ADDR");
 	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return log_error("KVM_CREATE_IRQCHIP");
+	r = irq_routing_init(kvm->vm_fd);
+	if (r < 0) {
+		errno = -r;
+		return log_error("KVM_SET_GSI_ROUTING");
+	}
 	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return log_error("KVM_CREATE_PIT2");
 	return 0;

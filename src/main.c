@@ -118,7 +118,9 @@ static int cmd_run(int argc, char **argv)
 		debug_status = vm.exit_status;
 		vm_destroy(&vm);
 		log_info("%s", stop_reason_text(reason));
-		if (reason == VM_STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART)
+		/* A signal read while the guest was rebooting still ends kvmbox. */
+		if (reason == VM_STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART &&
+		    !con.exit_signal)
 			continue;
 		if (reason == VM_STOP_DEBUG_EXIT)
 			status = debug_status;
