@@ -28,7 +28,10 @@ GUEST_CMDLINE := $(shell cat guest/cmdline 2>/dev/null)
 # Nested shadow-paging hosts (see guest/README.md) cannot run these instructions in ring 0.
 GUEST_CPU_FEATURES ?= -cx16,-xsave
 
-.PHONY: all kvmbox deps guest run test unit e2e clean format format-check
+# Bare-metal conformance guests (tests/guests/README.md).
+GUESTS_DIR ?= $(BUILD)/guests
+
+.PHONY: all kvmbox deps guest guests run test unit e2e clean format format-check
 all: kvmbox
 
 kvmbox: $(BUILD)/kvmbox
@@ -56,12 +59,16 @@ run: deps kvmbox guest
 		--cmdline "$(GUEST_CMDLINE)" --mem 256M --cpus 2 --cpu-features=$(GUEST_CPU_FEATURES)
 
 # The loader tests parse the real guest kernel (and corrupted copies of it).
+guests:
+	$(MAKE) -C tests/guests OUT=$(abspath $(GUESTS_DIR))
+
 unit: $(UNIT_BINS) guest
 	@KVMBOX_GUEST_BZIMAGE=$(GUEST_BZIMAGE) KVMBOX_GUEST_VMLINUX=$(GUEST_KERNEL) \
 		scripts/run-unit-tests.sh $(UNIT_BINS)
 
-e2e: kvmbox guest
-	KVMBOX=$(BUILD)/kvmbox GUEST_DIR=$(GUEST_DIR) GUEST_CPU_FEATURES=$(GUEST_CPU_FEATURES) \
+e2e: kvmbox guest guests
+	KVMBOX=$(BUILD)/kvmbox GUEST_DIR=$(GUEST_DIR) GUESTS_DIR=$(GUESTS_DIR) \
+		GUEST_CPU_FEATURES=$(GUEST_CPU_FEATURES) \
 		pytest-3 -v tests/e2e
 
 test: deps
@@ -69,7 +76,8 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
-FORMAT_FILES = $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS)
+FORMAT_FILES = $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS) \
+	$(wildcard tests/guests/*.c tests/guests/lib/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 
