@@ -92,18 +92,17 @@ class Guest:
         self.proc.stdin.flush()
 
     def run(self, command, timeout=120):
-        """Runs a shell command in the guest and returns its output (without the marker)."""
-        tag = f"__done_{time.monotonic_ns()}__"
+        """Runs a shell command in the guest and returns its output.
+
+        The output is bracketed by two markers the guest prints; each is split with '' in
+        the command so the echoed command line itself never matches.
+        """
+        tag = f"{time.monotonic_ns()}"
         start = len(self.out)
-        # The marker is split in the command so the echoed command line does not match it.
-        self.send(f"{command}; echo {tag[:4]}''{tag[4:]} $?\n")
-        m = self.wait_for(re.escape(tag) + r" (\d+)", timeout, start)
-        body = self.text()[start:m.start()]
-        # Drop the echoed command line.
-        lines = body.splitlines()
-        if lines and command in lines[0]:
-            lines = lines[1:]
-        return "\n".join(lines).strip()
+        self.send(f"echo __B''EGIN_{tag}__; {command}; echo __E''ND_{tag}__ $?\n")
+        begin = self.wait_for(f"__BEGIN_{tag}__\r?\n", timeout, start)
+        end = self.wait_for(f"__END_{tag}__ (\\d+)", timeout, begin.end())
+        return self.text()[begin.end():end.start()].replace("\r", "").strip()
 
     def wait_exit(self, timeout=120):
         try:
