@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "arch/x86/boot_params.h"
 #include "arch/x86/platform.h"
 #include "boot/boot.h"
@@ -74,22 +76,15 @@ static void assert_rejected(const uint8_t *buf, size_t len, const char *why_part
 
 /* --- temporary files --------------------------------------------------------------------- */
 
-static char tmp_paths[4][64];
+static char tmp_paths[4][TEST_TEMP_PATH_MAX];
 static int ntmp;
 
 static const char *tmp_file(const void *data, size_t len, off_t sparse_size)
 {
-	char *path = tmp_paths[ntmp++];
-	int fd;
+	const char *path = test_write_temp_file(tmp_paths[ntmp++], data, len);
 
-	snprintf(path, sizeof(tmp_paths[0]), "/tmp/kvmbox-test-bzimage-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	if (len)
-		assert_int_equal(write(fd, data, len), (ssize_t)len);
 	if (sparse_size)
-		assert_int_equal(ftruncate(fd, sparse_size), 0);
-	close(fd);
+		assert_int_equal(truncate(path, sparse_size), 0);
 	return path;
 }
 

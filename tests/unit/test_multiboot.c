@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "arch/x86/platform.h"
 #include "boot/boot.h"
 #include "boot/multiboot.h"
@@ -650,19 +652,8 @@ static int teardown_ram(void **state)
 
 static const char *write_initrd(struct fixture *f, size_t size, uint8_t **bytes)
 {
-	uint8_t *p = malloc(size);
-	int fd;
-
-	assert_non_null(p);
-	for (size_t i = 0; i < size; i++)
-		p[i] = (uint8_t)(i * 131 + (i >> 9));
-	snprintf(f->initrd_path, sizeof(f->initrd_path), "/tmp/kvmbox-test-mb-XXXXXX");
-	fd = mkstemp(f->initrd_path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, size), (ssize_t)size);
-	close(fd);
-	*bytes = p;
-	return f->initrd_path;
+	*bytes = test_pattern_bytes(size);
+	return test_write_temp_file(f->initrd_path, *bytes, size);
 }
 
 static struct boot_request request(const char *cmdline, const char *initrd)
