@@ -14,7 +14,7 @@ GUEST_DIR = Path(os.environ.get("GUEST_DIR", ROOT / "build" / "guest"))
 CPU_FEATURES = os.environ.get("GUEST_CPU_FEATURES", "-cx16,-xsave")
 INIT_MARKER = "kvmbox-guest: init reached"
 # Linux boots slowly where guest kernel code is emulated (see guest/README.md).
-BOOT_TIMEOUT = float(os.environ.get("KVMBOX_BOOT_TIMEOUT", "240"))
+BOOT_TIMEOUT = float(os.environ.get("KVMBOX_BOOT_TIMEOUT", "600"))
 
 
 def guest_cmdline():
