@@ -18,16 +18,17 @@ void irq_kvm_set_level(void *ctx, uint32_t gsi, int level)
 int irq_routing_init(int vm_fd)
 {
 	enum { MAX_ROUTES = 16 + 24 };
-	struct {
+	union { /* room for the entries after KVM's header */
 		struct kvm_irq_routing hdr;
-		struct kvm_irq_routing_entry e[MAX_ROUTES];
+		uint8_t bytes[sizeof(struct kvm_irq_routing) +
+			      MAX_ROUTES * sizeof(struct kvm_irq_routing_entry)];
 	} r = {0};
 	uint32_t n = 0;
 
 	for (uint32_t gsi = 0; gsi < 16; gsi++) {
 		if (gsi == 2)
 			continue;
-		r.e[n++] = (struct kvm_irq_routing_entry){
+		r.hdr.entries[n++] = (struct kvm_irq_routing_entry){
 		    .gsi = gsi,
 		    .type = KVM_IRQ_ROUTING_IRQCHIP,
 		    .u.irqchip = {.irqchip =
@@ -38,7 +39,7 @@ int irq_routing_init(int vm_fd)
 	for (uint32_t gsi = 0; gsi < 24; gsi++) {
 		if (gsi == 2)
 			continue;
-		r.e[n++] = (struct kvm_irq_routing_entry){
+		r.hdr.entries[n++] = (struct kvm_irq_routing_entry){
 		    .gsi = gsi,
 		    .type = KVM_IRQ_ROUTING_IRQCHIP,
 		    .u.irqchip = {.irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi},

@@ -52,16 +52,17 @@ static int vcpu_set_cpuid(struct vcpu *v)
 {
 	const struct vm_config *cfg = v->vm->cfg;
 	struct cpuid_table t = v->vm->supported_cpuid;
-	struct {
+	union { /* room for the entries after KVM's header */
 		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+		uint8_t bytes[sizeof(struct kvm_cpuid2) +
+			      CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 	} c;
 
 	if (cpuid_customize(&t, v->id, cfg->cpus, cfg->features, cfg->nfeatures) < 0)
 		return -EINVAL;
 	c.hdr.nent = t.nent;
 	c.hdr.padding = 0;
-	memcpy(c.entries, t.entries, t.nent * sizeof(t.entries[0]));
+	memcpy(c.hdr.entries, t.entries, t.nent * sizeof(t.entries[0]));
 	if (ioctl(v->fd, KVM_SET_CPUID2, &c) < 0)
 		return log_error("vCPU %u: KVM_SET_CPUID2", v->id);
 	return 0;
@@ -86,23 +87,23 @@ static int vcpu_set_msrs(struct vcpu *v)
 	    {MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WRBACK},
 	};
 	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct {
+	union { /* room for the entries after KVM's header */
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[N];
+		uint8_t bytes[sizeof(struct kvm_msrs) + N * sizeof(struct kvm_msr_entry)];
 	} m;
 	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = N;
 	for (int i = 0; i < N; i++) {
-		m.entries[i].index = boot_msrs[i].index;
-		m.entries[i].data = boot_msrs[i].value;
+		m.hdr.entries[i].index = boot_msrs[i].index;
+		m.hdr.entries[i].data = boot_msrs[i].value;
 	}
 	r = ioctl(v->fd, KVM_SET_MSRS, &m);
 	if (r < 0)
 		return log_error("vCPU %u: KVM_SET_MSRS", v->id);
 	if (r != N)
-		return log_errorx("vCPU %u: KVM refused MSR %#x", v->id, m.entries[r].index);
+		return log_errorx("vCPU %u: KVM refused MSR %#x", v->id, m.hdr.entries[r].index);
 	return 0;
 }
 

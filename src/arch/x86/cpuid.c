@@ -102,15 +102,16 @@ static const struct cpuid_feature features[] = {
 
 int cpuid_get_supported(int kvm_dev_fd, struct cpuid_table *t)
 {
-	struct {
+	union { /* room for the entries after KVM's header */
 		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
+		uint8_t bytes[sizeof(struct kvm_cpuid2) +
+			      CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2)];
 	} c = {.hdr.nent = CPUID_MAX_ENTRIES};
 
 	if (ioctl(kvm_dev_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0)
 		return -errno;
 	t->nent = c.hdr.nent;
-	memcpy(t->entries, c.entries, c.hdr.nent * sizeof(c.entries[0]));
+	memcpy(t->entries, c.hdr.entries, c.hdr.nent * sizeof(c.hdr.entries[0]));
 	return 0;
 }
 
