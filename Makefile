@@ -39,7 +39,7 @@ GUEST_CPU_FEATURES ?= -cx16,-xsave
 # Bare-metal conformance guests (tests/guests/README.md).
 GUESTS_DIR ?= build/guests
 
-.PHONY: all kvmbox deps guest guests run test unit e2e clean format format-check
+.PHONY: all kvmbox deps guest guests run test unit e2e clean format format-check fuzz fuzz-smoke
 all: kvmbox
 
 kvmbox: $(BUILD)/kvmbox
@@ -84,14 +84,22 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
-FORMAT_FILES = $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS) \
-	$(wildcard tests/guests/*.c tests/guests/lib/*.[ch])
+FORMAT_FILES = $(SRCS) $(shell find src tests/unit tests/fuzz -name '*.h') $(UNIT_SRCS) \
+	$(wildcard tests/guests/*.c tests/guests/lib/*.[ch] tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: clean"
 
+
+# libFuzzer targets (tests/fuzz/README.md): FUZZ_SECONDS each; fuzz-smoke is CI's short run.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	scripts/run-fuzz.sh 20
 
 clean:
 	rm -rf $(BUILD)

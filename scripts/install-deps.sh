@@ -10,6 +10,8 @@ packages=(
 	linux-source-6.1 bc bison flex libelf-dev libssl-dev lz4 xz-utils cpio gzip
 	# end-to-end tests
 	python3 python3-pytest e2fsprogs
+	# fuzzing (scripts/run-fuzz.sh): clang and its libFuzzer runtime
+	clang libclang-rt-14-dev
 )
 
 missing=()
