@@ -31,7 +31,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 GUEST_DIR ?= build/guest
 GUEST_KERNEL := $(GUEST_DIR)/vmlinux
 GUEST_BZIMAGE := $(GUEST_DIR)/bzImage
-GUEST_INITRD := $(GUEST_DIR)/initramfs.cpio.gz
+# Uncompressed: decompressing in the guest is ring-0 work, ~70 s where that is emulated.
+GUEST_INITRD := $(GUEST_DIR)/initramfs.cpio
 GUEST_CMDLINE := $(shell cat guest/cmdline 2>/dev/null)
 # Nested shadow-paging hosts (see guest/README.md) cannot run these instructions in ring 0.
 GUEST_CPU_FEATURES ?= -cx16,-xsave

@@ -157,13 +157,13 @@ def main():
         for _ in range(args.linux_runs):
             kb_boot.append(linux_boot([
                 str(KVMBOX), "run", "--kernel", str(GUEST / "vmlinux"),
-                "--initrd", str(GUEST / "initramfs.cpio.gz"), "--cmdline", cmdline(),
+                "--initrd", str(GUEST / "initramfs.cpio"), "--cmdline", cmdline(),
                 "--mem", "128M", "--cpu-features=-cx16,-xsave"]))
             q_boot.append(linux_boot([
                 QEMU, "-M", "microvm", "-enable-kvm", "-cpu", "qemu64,-cx16,+xsaveerptr",
                 "-m", "128", "-nodefaults", "-no-user-config", "-nographic",
                 "-serial", "stdio", "-kernel", str(GUEST / "vmlinux"),
-                "-initrd", str(GUEST / "initramfs.cpio.gz"), "-append", cmdline()]))
+                "-initrd", str(GUEST / "initramfs.cpio"), "-append", cmdline()]))
         rows += [summary("kvmbox: Linux exec -> /init", kb_boot, "s"),
                  summary("QEMU microvm: Linux exec -> /init", q_boot, "s")]
         ratios.append(("Linux boot to /init", kb_boot, q_boot))

@@ -137,6 +137,6 @@ def boot():
 def linux_args():
     """Arguments for the default guest (kernel chosen by the test)."""
     def make(kernel="vmlinux", *extra):
-        return ["--kernel", GUEST_DIR / kernel, "--initrd", GUEST_DIR / "initramfs.cpio.gz",
+        return ["--kernel", GUEST_DIR / kernel, "--initrd", GUEST_DIR / "initramfs.cpio",
                 "--cmdline", guest_cmdline(), f"--cpu-features={CPU_FEATURES}", *extra]
     return make
