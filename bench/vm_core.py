@@ -7,8 +7,12 @@
   2. VMM memory overhead: RSS minus the guest RAM mapping, idle tiny guest, 1 vCPU, 128 MiB;
   3. Linux (the default guest) time from exec to its init marker.
 
-Usage: bench/vm_core.py [--runs N] [--linux-runs N] [--skip-linux]
+Usage: bench/vm_core.py [--runs N] [--linux-runs N] [--skip-linux] [--guest DIR]
 Needs: build/kvmbox, build/guest/ (make guest), qemu-system-x86_64.
+
+QEMU cannot complete the int3/fwait that KVM's emulator rejects on nested shadow-paging
+hosts, so there it cannot boot the default guest kernel: pass --guest with a kernel built
+with EXTRA_PATCHES that skip those (guest/README.md) to compare both on the same kernel.
 """
 import argparse
 import os
@@ -128,7 +132,10 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--linux-runs", type=int, default=3)
     ap.add_argument("--skip-linux", action="store_true")
+    ap.add_argument("--guest", type=Path, default=GUEST,
+                    help="directory with vmlinux and initramfs.cpio (default build/guest)")
     args = ap.parse_args()
+    guest = args.guest
 
     kernel = Path("/tmp/kvmbox-bench-idle.elf")
     kernel.write_bytes(tiny_elf.build(tiny_elf.serial_print("ready\n") +
@@ -156,14 +163,14 @@ def main():
         kb_boot, q_boot = [], []
         for _ in range(args.linux_runs):
             kb_boot.append(linux_boot([
-                str(KVMBOX), "run", "--kernel", str(GUEST / "vmlinux"),
-                "--initrd", str(GUEST / "initramfs.cpio"), "--cmdline", cmdline(),
+                str(KVMBOX), "run", "--kernel", str(guest / "vmlinux"),
+                "--initrd", str(guest / "initramfs.cpio"), "--cmdline", cmdline(),
                 "--mem", "128M", "--cpu-features=-cx16,-xsave"]))
             q_boot.append(linux_boot([
                 QEMU, "-M", "microvm", "-enable-kvm", "-cpu", "qemu64,-cx16,+xsaveerptr",
                 "-m", "128", "-nodefaults", "-no-user-config", "-nographic",
-                "-serial", "stdio", "-kernel", str(GUEST / "vmlinux"),
-                "-initrd", str(GUEST / "initramfs.cpio"), "-append", cmdline()]))
+                "-serial", "stdio", "-kernel", str(guest / "vmlinux"),
+                "-initrd", str(guest / "initramfs.cpio"), "-append", cmdline()]))
         rows += [summary("kvmbox: Linux exec -> /init", kb_boot, "s"),
                  summary("QEMU microvm: Linux exec -> /init", q_boot, "s")]
         ratios.append(("Linux boot to /init", kb_boot, q_boot))
