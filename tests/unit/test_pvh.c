@@ -142,9 +142,7 @@ static void assert_rejected_len(size_t len, const char *why_part)
 
 	if (pvh_parse(img, len, &info, &why) != -1)
 		fail_msg("accepted, expected rejection with '%s'", why_part);
-	assert_non_null(why);
-	if (!strstr(why, why_part))
-		fail_msg("reason \"%s\" does not mention '%s'", why, why_part);
+	test_assert_reason(why, why_part);
 }
 
 static void assert_rejected(const char *why_part)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -37,6 +38,14 @@ static inline const char *test_write_temp_file(char path[TEST_TEMP_PATH_MAX], co
 		assert_int_equal(write(fd, data, len), (ssize_t)len);
 	close(fd);
 	return path;
+}
+
+/* A loader refused its input: the reason it gave must mention why_part. */
+static inline void test_assert_reason(const char *why, const char *why_part)
+{
+	assert_non_null(why);
+	if (!strstr(why, why_part))
+		fail_msg("reason \"%s\" does not mention '%s'", why, why_part);
 }
 
 #endif
