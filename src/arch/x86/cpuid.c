@@ -216,6 +216,21 @@ static void set_topology(struct cpuid_table *t, uint32_t id, uint32_t ncpus)
 	}
 }
 
+/* Bits of CPUID 0x40000001 EAX (Documentation/virt/kvm/x86/cpuid.rst). */
+#define KVM_FEATURE_CLOCKSOURCE 0
+#define KVM_FEATURE_NOP_IO_DELAY 1
+#define KVM_FEATURE_CLOCKSOURCE2 3
+#define KVM_FEATURE_ASYNC_PF 4
+#define KVM_FEATURE_STEAL_TIME 5
+#define KVM_FEATURE_PV_EOI 6
+#define KVM_FEATURE_ASYNC_PF_INT 14
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT 24
+#define KVM_PV_FEATURES_OFFERED                                                                    \
+	((1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_NOP_IO_DELAY) |                      \
+	 (1u << KVM_FEATURE_CLOCKSOURCE2) | (1u << KVM_FEATURE_ASYNC_PF) |                         \
+	 (1u << KVM_FEATURE_STEAL_TIME) | (1u << KVM_FEATURE_PV_EOI) |                             \
+	 (1u << KVM_FEATURE_ASYNC_PF_INT) | (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT))
+
 static void set_kvm_leaves(struct cpuid_table *t)
 {
 	struct kvm_cpuid_entry2 *sig = cpuid_find(t, 0x40000000, 0);
@@ -228,6 +243,17 @@ static void set_kvm_leaves(struct cpuid_table *t)
 	memcpy(&sig->edx, "M\0\0\0", 4);
 	if (sig->eax < 0x40000001)
 		sig->eax = 0x40000001;
+
+	/*
+	 * Offer the paravirt features QEMU enables by default and no more. The PV
+	 * spinlock kick (PV_UNHALT), PV IPIs, PV TLB flush, poll control and PV
+	 * sched-yield all move wake-ups into hypercalls; on nested shadow-paging
+	 * hosts a lost kick hangs an SMP guest, and none of them is needed for
+	 * correctness.
+	 */
+	struct kvm_cpuid_entry2 *pv = cpuid_find(t, 0x40000001, 0);
+	if (pv)
+		pv->eax &= KVM_PV_FEATURES_OFFERED;
 }
 
 int cpuid_customize(struct cpuid_table *t, uint32_t id, uint32_t ncpus,
