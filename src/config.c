@@ -25,36 +25,45 @@ void config_defaults(struct vm_config *cfg)
 
 void config_print_run_help(void)
 {
-	printf("usage: kvmbox run --kernel FILE [options]\n"
-	       "       kvmbox run --firmware FILE [options]\n"
-	       "\n"
-	       "Boots a Linux kernel (bzImage, or an ELF vmlinux with a PVH entry note).\n"
-	       "\n"
-	       "  --kernel FILE          kernel to boot: bzImage, ELF vmlinux (PVH) or multiboot\n"
-	       "  --initrd FILE          initial ramdisk\n"
-	       "  --cmdline STRING       kernel command line (default \"console=ttyS0\")\n"
-	       "  --mem SIZE             guest RAM, e.g. 512M, 2G (plain number = MiB; default "
-	       "256M)\n"
-	       "  --cpus N               number of vCPUs, 1..%d (default 1)\n"
-	       "  --cpu-features LIST    add/remove CPUID flags: -cx16,-xsave,+xsaveerptr\n"
-	       "                         ('--cpu-features help' lists the names)\n"
-	       "  --serial MODE          stdio (default), file:PATH or none\n"
-	       "  --on-reboot ACTION     restart (default) or exit when the guest reboots\n"
-	       "  --no-acpi              no ACPI tables; an MP table describes the CPUs\n"
-	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
-	       "  --firmware FILE        start a raw firmware image at the reset vector instead\n"
-	       "                         of --kernel (mapped read-only below 4 GiB)\n"
-	       "  --debug-exit           exit port 0xf4: a guest write of v exits with (v<<1)|1\n"
-	       "  --test-device          MMIO/PIO test device for test guests (0xfe000000, 0xe0)\n"
-	       "  -v, --verbose          more log output (repeat for debug)\n"
-	       "  -h, --help             this help\n"
-	       "\n"
-	       "Console: the guest's serial port is the terminal. Ctrl-A x quits, Ctrl-A h "
-	       "helps.\n"
-	       "Exit status: 0 guest powered off (or rebooted with --on-reboot exit),\n"
-	       "             1 bad usage or host error, 2 guest crashed,\n"
-	       "             (v<<1)|1 when a guest writes v to the --debug-exit port.\n",
-	       CONFIG_MAX_CPUS);
+	printf(
+	    "usage: kvmbox run --kernel FILE [options]\n"
+	    "       kvmbox run --firmware FILE [options]\n"
+	    "\n"
+	    "Boots a Linux kernel (bzImage, or an ELF vmlinux with a PVH entry note).\n"
+	    "\n"
+	    "  --kernel FILE          kernel to boot: bzImage, ELF vmlinux (PVH) or multiboot\n"
+	    "  --initrd FILE          initial ramdisk\n"
+	    "  --cmdline STRING       kernel command line (default \"console=ttyS0\")\n"
+	    "  --mem SIZE             guest RAM, e.g. 512M, 2G (plain number = MiB; default "
+	    "256M)\n"
+	    "  --cpus N               number of vCPUs, 1..%d (default 1)\n"
+	    "  --cpu-features LIST    add/remove CPUID flags: -cx16,-xsave,+xsaveerptr\n"
+	    "                         ('--cpu-features help' lists the names)\n"
+	    "  --serial MODE          stdio (default), file:PATH or none\n"
+	    "  --on-reboot ACTION     restart (default) or exit when the guest reboots\n"
+	    "  --disk KEYS            virtio-blk disk (repeatable), keys: path=FILE (raw image),\n"
+	    "                         readonly=on, cache=none (O_DIRECT), serial=ID,\n"
+	    "                         queues=N (default: one per vCPU)\n"
+	    "  --net KEYS             virtio-net on a tap device (repeatable), keys: tap=NAME\n"
+	    "                         (opened, or created when missing), mac=52:54:00:12:34:56\n"
+	    "  --rng                  virtio-rng entropy device (the host's getrandom)\n"
+	    "  --console MODE         serial (default) or virtio: stdin/stdout become the\n"
+	    "                         guest's hvc0 (add console=hvc0 to --cmdline)\n"
+	    "  --no-acpi              no ACPI tables; an MP table describes the CPUs\n"
+	    "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	    "  --firmware FILE        start a raw firmware image at the reset vector instead\n"
+	    "                         of --kernel (mapped read-only below 4 GiB)\n"
+	    "  --debug-exit           exit port 0xf4: a guest write of v exits with (v<<1)|1\n"
+	    "  --test-device          MMIO/PIO test device for test guests (0xfe000000, 0xe0)\n"
+	    "  -v, --verbose          more log output (repeat for debug)\n"
+	    "  -h, --help             this help\n"
+	    "\n"
+	    "Console: the guest's serial port is the terminal. Ctrl-A x quits, Ctrl-A h "
+	    "helps.\n"
+	    "Exit status: 0 guest powered off (or rebooted with --on-reboot exit),\n"
+	    "             1 bad usage or host error, 2 guest crashed,\n"
+	    "             (v<<1)|1 when a guest writes v to the --debug-exit port.\n",
+	    CONFIG_MAX_CPUS);
 }
 
 int config_parse_size(const char *s, uint64_t *out)
@@ -135,6 +144,162 @@ int config_parse_cpu_features(struct vm_config *cfg, const char *list)
 	return 0;
 }
 
+/*
+ * Splits the next "key=value" of a comma-separated list (QEMU/cloud-hypervisor style) into
+ * key[] and val[]. Returns 1 with *p advanced, 0 at the end, -1 if malformed.
+ */
+static int next_kv(const char **p, char *key, size_t keylen, char *val, size_t vallen)
+{
+	const char *s = *p, *eq, *end;
+
+	if (!*s)
+		return 0;
+	end = strchr(s, ',');
+	if (!end)
+		end = s + strlen(s);
+	eq = memchr(s, '=', (size_t)(end - s));
+	if (!eq || eq == s || (size_t)(eq - s) >= keylen || (size_t)(end - eq - 1) >= vallen)
+		return -1;
+	memcpy(key, s, (size_t)(eq - s));
+	key[eq - s] = 0;
+	memcpy(val, eq + 1, (size_t)(end - eq - 1));
+	val[end - eq - 1] = 0;
+	*p = *end ? end + 1 : end;
+	return 1;
+}
+
+static int parse_on_off(const char *opt, const char *key, const char *val, bool *out)
+{
+	if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "yes")) {
+		*out = true;
+	} else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "no")) {
+		*out = false;
+	} else {
+		return log_errorx("%s %s=%s: use on or off", opt, key, val);
+	}
+	return 0;
+}
+
+int config_parse_disk(struct vm_config *cfg, const char *arg)
+{
+	struct disk_config d = {0};
+	char key[32], val[4096];
+	const char *p = arg;
+	int r;
+
+	if (cfg->ndisks == CONFIG_MAX_DISKS)
+		return log_errorx("--disk %s: at most %d disks", arg, CONFIG_MAX_DISKS);
+	while ((r = next_kv(&p, key, sizeof(key), val, sizeof(val))) == 1) {
+		if (!strcmp(key, "path")) {
+			free(d.path);
+			d.path = strdup(val);
+			if (!d.path)
+				return log_errorx("out of memory");
+		} else if (!strcmp(key, "readonly")) {
+			if (parse_on_off("--disk", key, val, &d.readonly) < 0)
+				goto fail;
+		} else if (!strcmp(key, "cache")) {
+			if (strcmp(val, "none") && strcmp(val, "writeback")) {
+				log_errorx("--disk cache=%s: use none (O_DIRECT) or writeback",
+					   val);
+				goto fail;
+			}
+			d.direct = !strcmp(val, "none");
+		} else if (!strcmp(key, "serial")) {
+			if (strlen(val) > CONFIG_DISK_SERIAL_LEN) {
+				log_errorx("--disk serial=%s: at most %d characters", val,
+					   CONFIG_DISK_SERIAL_LEN);
+				goto fail;
+			}
+			strcpy(d.serial, val);
+		} else if (!strcmp(key, "queues")) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			if (end == val || *end || n < 1 || n > CONFIG_MAX_CPUS) {
+				log_errorx("--disk queues=%s: must be 1 to %d", val,
+					   CONFIG_MAX_CPUS);
+				goto fail;
+			}
+			d.queues = (uint32_t)n;
+		} else {
+			log_errorx(
+			    "--disk %s: unknown key '%s'; use path, readonly, cache, serial, "
+			    "queues",
+			    arg, key);
+			goto fail;
+		}
+	}
+	if (r < 0) {
+		log_errorx("--disk %s: expected key=value pairs, e.g. path=disk.img,readonly=on",
+			   arg);
+		goto fail;
+	}
+	if (!d.path || !d.path[0]) {
+		log_errorx("--disk %s: no image given; use path=FILE", arg);
+		goto fail;
+	}
+	cfg->disks[cfg->ndisks++] = d;
+	return 0;
+fail:
+	free(d.path);
+	return -1;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (s[3 * i] == ' ' || s[3 * i + 1] == ' ' || s[3 * i] == '+' || s[3 * i] == '-')
+			return -1;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+int config_parse_net(struct vm_config *cfg, const char *arg)
+{
+	struct net_config n = {0};
+	char key[32], val[64];
+	const char *p = arg;
+	int r;
+
+	if (cfg->nnets == CONFIG_MAX_NICS)
+		return log_errorx("--net %s: at most %d network devices", arg, CONFIG_MAX_NICS);
+	while ((r = next_kv(&p, key, sizeof(key), val, sizeof(val))) == 1) {
+		if (!strcmp(key, "tap")) {
+			if (!val[0] || strlen(val) >= sizeof(n.tap) || strchr(val, '/'))
+				return log_errorx(
+				    "--net tap=%s: not a valid interface name (1 to %zu "
+				    "characters, no '/')",
+				    val, sizeof(n.tap) - 1);
+			strcpy(n.tap, val);
+		} else if (!strcmp(key, "mac")) {
+			if (config_parse_mac(val, n.mac) < 0)
+				return log_errorx("--net mac=%s: not a MAC address; use e.g. "
+						  "52:54:00:12:34:56",
+						  val);
+			if (n.mac[0] & 1)
+				return log_errorx("--net mac=%s: a multicast address cannot be a "
+						  "NIC's; clear the lowest bit of the first byte",
+						  val);
+			n.mac_set = true;
+		} else {
+			return log_errorx("--net %s: unknown key '%s'; use tap, mac", arg, key);
+		}
+	}
+	if (r < 0)
+		return log_errorx("--net %s: expected key=value pairs, e.g. tap=tap0", arg);
+	if (!n.tap[0])
+		return log_errorx("--net %s: no tap device given; use tap=NAME", arg);
+	cfg->nets[cfg->nnets++] = n;
+	return 0;
+}
+
 enum {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -149,6 +314,10 @@ enum {
 	OPT_FIRMWARE,
 	OPT_DEBUG_EXIT,
 	OPT_TEST_DEVICE,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_CONSOLE,
 };
 
 static const struct option run_options[] = {
@@ -168,6 +337,10 @@ static const struct option run_options[] = {
     {"bios", required_argument, NULL, OPT_FIRMWARE},
     {"debug-exit", no_argument, NULL, OPT_DEBUG_EXIT},
     {"test-device", no_argument, NULL, OPT_TEST_DEVICE},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"net", required_argument, NULL, OPT_NET},
+    {"rng", no_argument, NULL, OPT_RNG},
+    {"console", required_argument, NULL, OPT_CONSOLE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -276,6 +449,23 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			break;
 		case OPT_TEST_DEVICE:
 			cfg->test_device = true;
+			break;
+		case OPT_DISK:
+			r = config_parse_disk(cfg, optarg);
+			break;
+		case OPT_NET:
+			r = config_parse_net(cfg, optarg);
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial"))
+				cfg->console = CONSOLE_SERIAL;
+			else if (!strcmp(optarg, "virtio"))
+				cfg->console = CONSOLE_VIRTIO;
+			else
+				r = log_errorx("--console %s: use serial or virtio", optarg);
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -5,6 +5,8 @@
 #ifndef KVMBOX_IRQ_H
 #define KVMBOX_IRQ_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct irq_line {
@@ -28,5 +30,35 @@ void irq_line_init_kvm(struct irq_line *line, int *vm_fd, uint32_t gsi);
  * PIT) arrives at IOAPIC pin 2. Returns 0 or -errno.
  */
 int irq_routing_init(int vm_fd);
+
+/*
+ * MSI routes on top of the PC routes: each MSI-X vector gets a GSI of its own (from
+ * IRQ_MSI_GSI_BASE up) and an irqfd bound to it; the address/data pair the guest programs
+ * becomes that GSI's route. KVM_SET_GSI_ROUTING replaces the whole table, so the router keeps
+ * all MSI routes and installs PC + MSI routes together. Thread-safe.
+ */
+#define IRQ_MSI_GSI_BASE 24
+#define IRQ_MAX_MSI	 1024
+
+struct irq_router {
+	int vm_fd;
+	pthread_mutex_t lock;
+	uint32_t next_gsi;
+	struct irq_msi_route {
+		uint32_t addr_lo, addr_hi, data;
+		bool active;
+	} msi[IRQ_MAX_MSI];
+};
+
+void irq_router_init(struct irq_router *r, int vm_fd);
+void irq_router_destroy(struct irq_router *r);
+/* A fresh GSI for one MSI vector, or -ENOSPC. */
+int irq_router_alloc_gsi(struct irq_router *r);
+/* Routes gsi to the MSI (addr, data), or removes its route (active false). 0 or -errno. */
+int irq_router_set_msi(struct irq_router *r, uint32_t gsi, uint64_t addr, uint32_t data,
+		       bool active);
+/* Binds an eventfd to gsi (KVM_IRQFD): a write to it injects the interrupt. 0 or -errno. */
+int irq_irqfd_assign(int vm_fd, int fd, uint32_t gsi);
+int irq_irqfd_deassign(int vm_fd, int fd, uint32_t gsi);
 
 #endif

@@ -121,6 +121,14 @@ static int e820_add(struct e820_entry *out, int n, int max, uint64_t addr, uint6
 	return n;
 }
 
+void memory_reserve_in_hole(struct guest_memory *mem, uint64_t gpa, uint64_t size)
+{
+	if (gpa >= MEM_PCI_HOLE_START && size <= MEM_PCI_HOLE_END - gpa) {
+		mem->reserved_gpa = gpa;
+		mem->reserved_size = size;
+	}
+}
+
 int e820_build(const struct guest_memory *mem, struct e820_entry *out, int max)
 {
 	uint64_t low_end = memory_low_end(mem);
@@ -129,6 +137,8 @@ int e820_build(const struct guest_memory *mem, struct e820_entry *out, int max)
 	n = e820_add(out, n, max, 0, MEM_LOW_RAM_END, E820_RAM);
 	n = e820_add(out, n, max, MEM_LOW_RAM_END, MEM_HIGH_START - MEM_LOW_RAM_END, E820_RESERVED);
 	n = e820_add(out, n, max, MEM_HIGH_START, low_end - MEM_HIGH_START, E820_RAM);
+	if (mem->reserved_size)
+		n = e820_add(out, n, max, mem->reserved_gpa, mem->reserved_size, E820_RESERVED);
 	if (mem->size > low_end)
 		n = e820_add(out, n, max, MEM_PCI_HOLE_END, mem->size - low_end, E820_RAM);
 	return n;

@@ -48,6 +48,8 @@ struct guest_memory {
 	struct mem_region regions[MEM_MAX_REGIONS];
 	int nregions;
 	uint64_t low_end; /* end of RAM below 4 GiB */
+	/* A range in the PCI hole the OS must leave alone (the PCI ECAM window), 0 if none. */
+	uint64_t reserved_gpa, reserved_size;
 };
 
 /*
@@ -77,6 +79,9 @@ void *gpa_to_host(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
 /* Copy in/out of guest RAM; return 0 or -EFAULT. */
 int memory_write(const struct guest_memory *mem, uint64_t gpa, const void *src, uint64_t len);
 int memory_read(const struct guest_memory *mem, uint64_t gpa, void *dst, uint64_t len);
+
+/* Lists [gpa, gpa + size) (inside the PCI hole) as reserved in the E820 map. */
+void memory_reserve_in_hole(struct guest_memory *mem, uint64_t gpa, uint64_t size);
 
 /* Top of RAM below 4 GiB (the end of the low region). */
 uint64_t memory_low_end(const struct guest_memory *mem);

@@ -16,6 +16,8 @@
 #include "devices/rtc_cmos.h"
 #include "devices/serial_16550.h"
 #include "log.h"
+#include "virtio/blk.h"
+#include "virtio/rng.h"
 #include <linux/kvm.h>
 
 static void vm_reset_cb(void *ctx)
@@ -71,6 +73,61 @@ static int vm_create_fw_cfg(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Ports 0xcf8-0xcff: PCI configuration (dword address at 0xcf8, data at 0xcfc), except the
+ * byte at 0xcf9, which is the reset control register on PIIX/ICH chipsets too.
+ */
+static void vm_cf8_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct vm *vm = opaque;
+
+	if (offset == 1 && len == 1)
+		reset_control_io(&vm->reset_control, 0, data, len, is_write);
+	else
+		pci_cfg_port_io(&vm->pci, offset, data, len, is_write);
+}
+
+static int vm_add_virtio(struct vm *vm, struct virtio_dev *v)
+{
+	int r = pci_bus_add(&vm->pci, &v->pci);
+
+	if (r < 0)
+		return log_errorx("%s: no PCI slot or MMIO space left (at most %d devices)",
+				  v->name, PCI_MAX_SLOTS - 1);
+	return 0;
+}
+
+/* The PCI host bridge and the virtio devices behind it. */
+static int vm_create_pci(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct irq_line intx;
+
+	irq_line_init_kvm(&intx, &vm->kvm->vm_fd, 0);
+	pci_bus_init(&vm->pci, PCI_MMIO32_BASE, PCI_MMIO32_END, &intx);
+	irq_router_init(&vm->router, vm->kvm->vm_fd);
+	if (pio_add(vm, PORT_PCI_CONFIG, PORT_PCI_CONFIG_LEN, vm_cf8_io, vm, "pci-config") < 0)
+		return -1;
+	if (bus_register(&vm->mmio, PCI_ECAM_BASE, PCI_ECAM_SIZE, pci_ecam_io, &vm->pci,
+			 "pci-ecam") < 0 ||
+	    bus_register(&vm->mmio, PCI_MMIO32_BASE, PCI_MMIO32_END - PCI_MMIO32_BASE, pci_mmio_io,
+			 &vm->pci, "pci-mmio") < 0)
+		return log_errorx("cannot register the PCI windows");
+	for (int i = 0; i < cfg->ndisks; i++) {
+		vm->blks[i] = virtio_blk_create(&cfg->disks[i], cfg->cpus, &vm->mem, &vm->router);
+		if (!vm->blks[i] || vm_add_virtio(vm, virtio_blk_dev(vm->blks[i])) < 0)
+			return -1;
+	}
+	if (cfg->rng) {
+		vm->rng = virtio_rng_create(&vm->mem, &vm->router);
+		if (!vm->rng)
+			return log_errorx("cannot create virtio-rng");
+		if (vm_add_virtio(vm, virtio_rng_dev(vm->rng)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int vm_create_devices(struct vm *vm, int serial_out_fd)
 {
 	int *vm_fd = &vm->kvm->vm_fd;
@@ -89,10 +146,12 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 	    pio_add(vm, PORT_RTC, 2, rtc_io, vm->rtc, "rtc") < 0 ||
 	    pio_add(vm, PORT_I8042_DATA, 1, i8042_data_io, vm->i8042, "i8042") < 0 ||
 	    pio_add(vm, PORT_I8042_CMD, 1, i8042_cmd_io, vm->i8042, "i8042") < 0 ||
-	    pio_add(vm, PORT_RESET_CONTROL, 1, reset_control_io, &vm->reset_control,
-		    "reset-control") < 0 ||
 	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0 ||
 	    vm_create_fw_cfg(vm) < 0)
+		return -1;
+	if (vm->has_pci ? vm_create_pci(vm) < 0
+			: pio_add(vm, PORT_RESET_CONTROL, 1, reset_control_io, &vm->reset_control,
+				  "reset-control") < 0)
 		return -1;
 	if (vm->cfg->debug_exit) {
 		vm->debug_exit = (struct debug_exit){.exit = vm_debug_exit_cb, .ctx = vm};
@@ -127,7 +186,14 @@ static int vm_build_firmware_tables(struct vm *vm, uint64_t *rsdp)
 
 	*rsdp = 0;
 	if (vm->cfg->acpi) {
-		struct acpi_config acfg = {.ncpus = vm->cfg->cpus};
+		static const struct acpi_pci pci = {
+		    .ecam_base = PCI_ECAM_BASE,
+		    .mmio_base = (uint32_t)PCI_MMIO32_BASE,
+		    .mmio_end = (uint32_t)PCI_MMIO32_END,
+		    .intx_gsi = pci_intx_gsi,
+		};
+		struct acpi_config acfg = {.ncpus = vm->cfg->cpus,
+					   .pci = vm->has_pci ? &pci : NULL};
 		r = acpi_build(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE, &acfg, rsdp);
 	} else {
 		r = mptable_build(&vm->mem, MPTABLE_ADDR, MPTABLE_SIZE, vm->cfg->cpus);
@@ -167,6 +233,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int s
 		return log_error("--mem %lluM: allocating guest memory",
 				 (unsigned long long)(cfg->mem_size / MiB));
 	}
+	vm->has_pci = cfg->ndisks || cfg->nnets || cfg->rng || cfg->console == CONSOLE_VIRTIO;
+	if (vm->has_pci)
+		memory_reserve_in_hole(&vm->mem, PCI_ECAM_BASE, PCI_ECAM_SIZE);
 	if (cfg->firmware) {
 		if (firmware_load(&vm->firmware, cfg->firmware) < 0)
 			return -1;
@@ -259,6 +328,14 @@ void vm_destroy(struct vm *vm)
 	vm_join(vm);
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
+	/* Devices first: their I/O threads use guest memory and the irqchip. */
+	for (int i = 0; i < CONFIG_MAX_DISKS; i++)
+		virtio_blk_destroy(vm->blks[i]);
+	virtio_rng_destroy(vm->rng);
+	if (vm->has_pci) {
+		pci_bus_destroy(&vm->pci);
+		irq_router_destroy(&vm->router);
+	}
 	serial_destroy(vm->serial);
 	rtc_destroy(vm->rtc);
 	i8042_destroy(vm->i8042);

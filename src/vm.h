@@ -20,6 +20,7 @@
 #include "irq.h"
 #include "kvm.h"
 #include "memory.h"
+#include "pci/pci.h"
 #include "vcpu.h"
 
 enum vm_stop_reason {
@@ -37,6 +38,10 @@ struct rtc;
 struct i8042;
 struct acpi_pm;
 struct fw_cfg;
+struct virtio_blk;
+struct virtio_rng;
+struct virtio_net;
+struct virtio_console;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -60,6 +65,13 @@ struct vm {
 	struct debug_exit debug_exit;
 	struct test_device *test_device;
 	struct firmware firmware;
+	bool has_pci; /* only when a PCI device is configured: enumeration costs boot time */
+	struct pci_bus pci;
+	struct irq_router router;
+	struct virtio_blk *blks[CONFIG_MAX_DISKS];
+	struct virtio_net *nets[CONFIG_MAX_NICS];
+	struct virtio_rng *rng;
+	struct virtio_console *vconsole;
 
 	int stop_fd;	 /* eventfd, readable once a stop was requested */
 	int stop_reason; /* enum vm_stop_reason, first request wins */

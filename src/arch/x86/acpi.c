@@ -23,7 +23,11 @@
 #define ISA_IRQ_PIT    0
 #define IOAPIC_PIN_PIT 2
 
-#define XSDT_ENTRIES 2 /* FADT, MADT */
+#define XSDT_ENTRIES	   3 /* FADT, MADT, MCFG (when there is PCI) */
+#define ACPI_MCFG_REVISION 1
+/* Header, 8 reserved bytes, one allocation (bus 0). */
+#define MCFG_SIZE      (sizeof(struct acpi_table_header) + 8 + sizeof(struct acpi_mcfg_allocation))
+#define PCI_ACPI_SLOTS 32
 
 /* The ids fill their fields exactly (sizeof counts the NUL). */
 _Static_assert(sizeof(ACPI_OEM_ID) == 6 + 1, "OEM ID is 6 bytes");
@@ -72,6 +76,43 @@ static struct acpi_gas gas_io(uint16_t port, uint8_t len, uint8_t access)
 }
 
 /*
+ * Device (PCI0): the host bridge of PCI segment 0, bus 0 (ECAM through the MCFG). _CRS lists
+ * the windows it forwards so the OS keeps the BARs kvmbox assigned; _PRT says which IOAPIC
+ * pin each slot's INTx reaches (section 6.2.13, no link devices: GSIs directly).
+ */
+static void dsdt_pci0(struct aml *a, const struct acpi_pci *pci)
+{
+	size_t dev, crs, prt;
+
+	dev = aml_device_open(a, "PCI0");
+	aml_name_eisaid(a, "_HID", "PNP0A03");
+	aml_name_integer(a, "_SEG", 0);
+	aml_name_integer(a, "_BBN", 0);
+	aml_name_integer(a, "_UID", 0);
+	crs = aml_name_restemplate_open(a, "_CRS");
+	aml_word_bus_number(a, 0, 0);
+	aml_io(a, 0xcf8, 0xcf8, 1, 8); /* the configuration ports themselves */
+	aml_word_io(a, 0x0000, 0x0cf7);
+	aml_word_io(a, 0x0d00, 0xffff);
+	aml_dword_memory(a, pci->mmio_base, pci->mmio_end - 1, AML_MEM_NON_CACHEABLE);
+	aml_restemplate_close(a, crs);
+	aml_name(a, "_PRT");
+	prt = aml_package_open(a, (PCI_ACPI_SLOTS - 1) * 4);
+	for (uint8_t slot = 1; slot < PCI_ACPI_SLOTS; slot++) {
+		for (uint8_t pin = 0; pin < 4; pin++) {
+			size_t e = aml_package_open(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* any function of slot */
+			aml_integer(a, pin);
+			aml_integer(a, 0); /* Source: none, the next field is a GSI */
+			aml_integer(a, pci->intx_gsi(slot, pin));
+			aml_close(a, e);
+		}
+	}
+	aml_close(a, prt);
+	aml_close(a, dev);
+}
+
+/*
  * DSDT body:
  *	Name (\_S5, Package (4) { SLP_TYP, SLP_TYP, Zero, Zero })
  *	Scope (\_SB) {
@@ -103,6 +144,8 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_irq_noflags(a, IRQ_COM1);
 	aml_restemplate_close(a, crs);
 	aml_close(a, dev);
+	if (cfg->pci)
+		dsdt_pci0(a, cfg->pci);
 	if (cfg->dsdt_sb_extra)
 		cfg->dsdt_sb_extra(a, cfg->dsdt_sb_opaque);
 	aml_close(a, sb);
@@ -223,8 +266,9 @@ int acpi_build(struct guest_memory *mem, uint64_t base, uint64_t size,
 	struct aml dsdt_aml;
 	struct acpi_table_header *h;
 	struct acpi_rsdp *rsdp;
-	uint64_t xsdt_off, fadt_off, facs_off, dsdt_off, madt_off, end;
-	uint64_t xsdt_len = sizeof(struct acpi_table_header) + XSDT_ENTRIES * sizeof(uint64_t);
+	uint64_t xsdt_off, fadt_off, facs_off, dsdt_off, madt_off, mcfg_off, end;
+	int nentries = cfg && cfg->pci ? 3 : 2;
+	uint64_t xsdt_len = sizeof(struct acpi_table_header) + nentries * sizeof(uint64_t);
 	uint64_t entries[XSDT_ENTRIES];
 	struct acpi_facs facs = {0};
 	uint8_t *img = NULL;
@@ -248,7 +292,8 @@ int acpi_build(struct guest_memory *mem, uint64_t base, uint64_t size,
 	facs_off = align_up(base + fadt_off + sizeof(struct acpi_fadt), 64) - base;
 	dsdt_off = align_up(facs_off + sizeof(struct acpi_facs), 16);
 	madt_off = align_up(dsdt_off + dsdt_len, 16);
-	end = madt_off + madt_size(cfg->ncpus);
+	mcfg_off = align_up(madt_off + madt_size(cfg->ncpus), 16);
+	end = cfg->pci ? mcfg_off + MCFG_SIZE : mcfg_off;
 	if (dsdt_aml.len > UINT32_MAX || end > size) {
 		ret = -ENOSPC;
 		goto out;
@@ -277,11 +322,20 @@ int acpi_build(struct guest_memory *mem, uint64_t base, uint64_t size,
 	fadt_init((struct acpi_fadt *)(img + fadt_off), base + facs_off, base + dsdt_off);
 	madt_init(img + madt_off, cfg->ncpus);
 
+	if (cfg->pci) {
+		struct acpi_mcfg_allocation alloc = {.base = cfg->pci->ecam_base};
+		h = (struct acpi_table_header *)(img + mcfg_off);
+		header_init(h, "MCFG", MCFG_SIZE, ACPI_MCFG_REVISION);
+		memcpy(img + mcfg_off + sizeof(*h) + 8, &alloc, sizeof(alloc));
+		header_checksum(h);
+		entries[2] = base + mcfg_off;
+	}
+
 	h = (struct acpi_table_header *)(img + xsdt_off);
 	header_init(h, "XSDT", (uint32_t)xsdt_len, ACPI_XSDT_REVISION);
 	entries[0] = base + fadt_off;
 	entries[1] = base + madt_off;
-	memcpy(img + xsdt_off + sizeof(*h), entries, sizeof(entries));
+	memcpy(img + xsdt_off + sizeof(*h), entries, (size_t)nentries * sizeof(entries[0]));
 	header_checksum(h);
 
 	/* No RSDT: every guest we target is ACPI 2.0+ and reads the XSDT. */

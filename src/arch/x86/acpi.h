@@ -223,8 +223,25 @@ struct acpi_madt_lapic_nmi {
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT Local APIC NMI");
 
+/* MCFG (PCI Firmware Specification 3.0, 4.1.2): one ECAM allocation. */
+struct acpi_mcfg_allocation {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t start_bus, end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg_allocation) == 16, "MCFG allocation");
+
+/* A PCI host bridge to describe: ECAM (MCFG) and \_SB.PCI0 with its windows and _PRT. */
+struct acpi_pci {
+	uint64_t ecam_base;				 /* bus 0 only (1 MiB) */
+	uint32_t mmio_base, mmio_end;			 /* 32-bit BAR window [base, end) */
+	uint32_t (*intx_gsi)(uint8_t slot, uint8_t pin); /* pin 0 = INTA# */
+};
+
 struct acpi_config {
-	uint32_t ncpus; /* 1..ACPI_MAX_CPUS; LAPIC ids and processor UIDs 0..ncpus-1 */
+	uint32_t ncpus;		    /* 1..ACPI_MAX_CPUS; LAPIC ids and processor UIDs 0..ncpus-1 */
+	const struct acpi_pci *pci; /* NULL: no PCI */
 	/*
 	 * Optional: called inside the DSDT's Scope(\_SB) after the built-in devices, to append
 	 * more (e.g. Device(PCI0)). Errors go into the aml's sticky error.

@@ -217,13 +217,13 @@ static void set_topology(struct cpuid_table *t, uint32_t id, uint32_t ncpus)
 }
 
 /* Bits of CPUID 0x40000001 EAX (Documentation/virt/kvm/x86/cpuid.rst). */
-#define KVM_FEATURE_CLOCKSOURCE 0
-#define KVM_FEATURE_NOP_IO_DELAY 1
-#define KVM_FEATURE_CLOCKSOURCE2 3
-#define KVM_FEATURE_ASYNC_PF 4
-#define KVM_FEATURE_STEAL_TIME 5
-#define KVM_FEATURE_PV_EOI 6
-#define KVM_FEATURE_ASYNC_PF_INT 14
+#define KVM_FEATURE_CLOCKSOURCE		   0
+#define KVM_FEATURE_NOP_IO_DELAY	   1
+#define KVM_FEATURE_CLOCKSOURCE2	   3
+#define KVM_FEATURE_ASYNC_PF		   4
+#define KVM_FEATURE_STEAL_TIME		   5
+#define KVM_FEATURE_PV_EOI		   6
+#define KVM_FEATURE_ASYNC_PF_INT	   14
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT 24
 #define KVM_PV_FEATURES_OFFERED                                                                    \
 	((1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_NOP_IO_DELAY) |                      \

@@ -26,6 +26,14 @@
 #define ACPI_S5_SLP_TYP	 5
 #define ACPI_RESET_VALUE 0x06 /* written to PORT_RESET_CONTROL: full reset */
 
+/* PCI (bus 0): configuration ports, ECAM, and the 32-bit window BARs are placed in. */
+#define PORT_PCI_CONFIG	    0xcf8 /* 0xcf8 address, 0xcfc-0xcff data */
+#define PORT_PCI_CONFIG_LEN 8
+#define PCI_MMIO32_BASE	    0xc0000000ULL
+#define PCI_MMIO32_END	    0xe0000000ULL
+#define PCI_ECAM_BASE	    0xe0000000ULL
+#define PCI_ECAM_SIZE	    0x100000ULL /* bus 0 */
+
 /* Interrupt controllers (guest-physical). */
 #define LAPIC_BASE  0xfee00000ULL
 #define IOAPIC_BASE 0xfec00000ULL
