@@ -123,7 +123,7 @@ int console_escape_feed(struct console *c, uint8_t byte, bool *quit, bool *help)
 	}
 }
 
-/* Reads what stdin has, applies escapes, and queues the result for the UART. */
+/* Reads what stdin has, applies escapes, and queues the result for the guest's console. */
 static void console_read_input(struct console *c, struct vm *vm)
 {
 	uint8_t raw[sizeof(c->buf)];
@@ -153,7 +153,7 @@ static void console_read_input(struct console *c, struct vm *vm)
 
 void console_run(struct console *c, struct vm *vm)
 {
-	int space_fd = serial_rx_space_fd(vm->serial);
+	int space_fd = vm_console_space_fd(vm);
 
 	while (!vm_stopping(vm)) {
 		struct pollfd p[3] = {
@@ -191,6 +191,6 @@ void console_run(struct console *c, struct vm *vm)
 			}
 		}
 		if (c->off < c->len)
-			c->off += serial_receive(vm->serial, c->buf + c->off, c->len - c->off);
+			c->off += vm_console_receive(vm, c->buf + c->off, c->len - c->off);
 	}
 }

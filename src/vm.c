@@ -17,6 +17,8 @@
 #include "devices/serial_16550.h"
 #include "log.h"
 #include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include <linux/kvm.h>
 
@@ -98,7 +100,7 @@ static int vm_add_virtio(struct vm *vm, struct virtio_dev *v)
 }
 
 /* The PCI host bridge and the virtio devices behind it. */
-static int vm_create_pci(struct vm *vm)
+static int vm_create_pci(struct vm *vm, int console_out_fd)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct irq_line intx;
@@ -116,6 +118,18 @@ static int vm_create_pci(struct vm *vm)
 	for (int i = 0; i < cfg->ndisks; i++) {
 		vm->blks[i] = virtio_blk_create(&cfg->disks[i], cfg->cpus, &vm->mem, &vm->router);
 		if (!vm->blks[i] || vm_add_virtio(vm, virtio_blk_dev(vm->blks[i])) < 0)
+			return -1;
+	}
+	for (int i = 0; i < cfg->nnets; i++) {
+		vm->nets[i] = virtio_net_create(&cfg->nets[i], i, &vm->mem, &vm->router);
+		if (!vm->nets[i] || vm_add_virtio(vm, virtio_net_dev(vm->nets[i])) < 0)
+			return -1;
+	}
+	if (cfg->console == CONSOLE_VIRTIO) {
+		vm->vconsole = virtio_console_create(console_out_fd, &vm->mem, &vm->router);
+		if (!vm->vconsole)
+			return log_errorx("cannot create virtio-console");
+		if (vm_add_virtio(vm, virtio_console_dev(vm->vconsole)) < 0)
 			return -1;
 	}
 	if (cfg->rng) {
@@ -149,7 +163,7 @@ static int vm_create_devices(struct vm *vm, int serial_out_fd)
 	    pio_add(vm, PORT_POST, 1, post_port_io, &vm->post, "post") < 0 ||
 	    vm_create_fw_cfg(vm) < 0)
 		return -1;
-	if (vm->has_pci ? vm_create_pci(vm) < 0
+	if (vm->has_pci ? vm_create_pci(vm, serial_out_fd) < 0
 			: pio_add(vm, PORT_RESET_CONTROL, 1, reset_control_io, &vm->reset_control,
 				  "reset-control") < 0)
 		return -1;
@@ -303,10 +317,24 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return;
 	serial_detach_output(vm->serial);
+	virtio_console_detach_output(vm->vconsole);
 	for (uint32_t i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
 		log_warn("waking the main loop");
+}
+
+size_t vm_console_receive(struct vm *vm, const uint8_t *buf, size_t len)
+{
+	if (vm->vconsole)
+		return virtio_console_receive(vm->vconsole, buf, len);
+	return serial_receive(vm->serial, buf, len);
+}
+
+int vm_console_space_fd(struct vm *vm)
+{
+	return vm->vconsole ? virtio_console_space_fd(vm->vconsole)
+			    : serial_rx_space_fd(vm->serial);
 }
 
 bool vm_stopping(const struct vm *vm)
@@ -331,6 +359,9 @@ void vm_destroy(struct vm *vm)
 	/* Devices first: their I/O threads use guest memory and the irqchip. */
 	for (int i = 0; i < CONFIG_MAX_DISKS; i++)
 		virtio_blk_destroy(vm->blks[i]);
+	for (int i = 0; i < CONFIG_MAX_NICS; i++)
+		virtio_net_destroy(vm->nets[i]);
+	virtio_console_destroy(vm->vconsole);
 	virtio_rng_destroy(vm->rng);
 	if (vm->has_pci) {
 		pci_bus_destroy(&vm->pci);

@@ -84,6 +84,10 @@ int vm_start(struct vm *vm);
 /* Records why the VM stops (first caller wins) and kicks every vCPU out of KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 bool vm_stopping(const struct vm *vm);
+/* Console input goes to the guest's console device (the UART, or hvc0 with --console
+ * virtio). Returns the bytes taken; the space fd becomes readable when more fit. */
+size_t vm_console_receive(struct vm *vm, const uint8_t *buf, size_t len);
+int vm_console_space_fd(struct vm *vm);
 /* Joins the vCPU threads after a stop was requested; returns the reason. */
 enum vm_stop_reason vm_join(struct vm *vm);
 void vm_destroy(struct vm *vm);

@@ -229,7 +229,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 
 /* --- returning chains -------------------------------------------------------------------- */
 
-void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
+void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written, uint16_t i)
 {
 	struct virtq_used_elem e = {
 	    .id = htole32(c->head),
@@ -238,10 +238,28 @@ void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 
 	if (!q->enabled)
 		return;
-	memcpy(q->used + 4 + 8 * (size_t)(q->used_idx & (q->size - 1)), &e, sizeof(e));
-	q->used_idx++;
+	memcpy(q->used + 4 + 8 * (size_t)((uint16_t)(q->used_idx + i) & (q->size - 1)), &e,
+	       sizeof(e));
+}
+
+void virtq_flush(struct virtq *q, uint16_t n)
+{
+	if (!q->enabled)
+		return;
+	q->used_idx = (uint16_t)(q->used_idx + n);
 	store16(used_field(q, 2), q->used_idx, __ATOMIC_RELEASE);
-	q->unsignalled++;
+	q->unsignalled += n;
+}
+
+void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written)
+{
+	virtq_fill(q, c, written, 0);
+	virtq_flush(q, 1);
+}
+
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
 }
 
 bool virtq_should_notify(struct virtq *q)

@@ -102,6 +102,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  */
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 
+/*
+ * For a device that answers one request with several chains (virtio-net's mergeable
+ * receive buffers): virtq_fill writes used entry used_idx + i without publishing it,
+ * virtq_flush publishes the next n entries at once. virtq_unpop gives back the last n
+ * chains taken with virtq_pop (not yet filled), e.g. when a packet does not fit.
+ */
+void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written, uint16_t i);
+void virtq_flush(struct virtq *q, uint16_t n);
+void virtq_unpop(struct virtq *q, uint16_t n);
+
 /* After one or more pushes: should the driver be interrupted? (used_event / NO_INTERRUPT) */
 bool virtq_should_notify(struct virtq *q);
 

@@ -1,0 +1,276 @@
+#include "virtio/net.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+#include "backends/tap.h"
+#include "event_loop.h"
+#include "log.h"
+
+#define NET_QUEUE_SIZE 256
+#define NET_RXQ	       0
+#define NET_TXQ	       1
+#define NET_MAX_PACKET (65535 + 14 + 4 + sizeof(struct virtio_net_hdr)) /* GSO + VLAN */
+#define NET_RX_BATCH   64 /* packets per wake-up before looking at the other queue */
+
+struct virtio_net {
+	struct virtio_dev vdev;
+	char name[32];
+	uint8_t mac[6];
+	int tap;
+	struct event_loop loop;
+	struct event_source tap_src, rx_kick, tx_kick;
+	bool tap_polled; /* false while the guest has no receive buffers */
+	bool mrg_rxbuf;
+	/* A packet read from the tap that waits for receive buffers. */
+	size_t pending_len;
+	uint8_t pending[NET_MAX_PACKET];
+	struct virtq_chain first, chain; /* receive: first chain of a packet, the others */
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+};
+
+/* Copies the pending packet into receive buffers. false: not enough buffers (yet). */
+static bool rx_deliver(struct virtio_net *n)
+{
+	struct virtq *q = &n->vdev.queues[NET_RXQ].vq;
+	size_t off = 0;
+	uint16_t used = 0;
+
+	while (off < n->pending_len) {
+		struct virtq_chain *c = used ? &n->chain : &n->first;
+		int r = virtq_pop(q, c);
+		if (r < 0) {
+			virtio_dev_needs_reset(&n->vdev);
+			n->pending_len = 0; /* dropped */
+			return true;
+		}
+		if (r == 0 || (used && !n->mrg_rxbuf) || used == UINT16_MAX) {
+			if (r == 1)
+				used++;
+			virtq_unpop(q, used);
+			return false;
+		}
+		size_t w = virtq_chain_write(c, 0, n->pending + off, n->pending_len - off);
+		virtq_fill(q, c, (uint32_t)w, used);
+		used++;
+		off += w;
+		if (!n->mrg_rxbuf)
+			break; /* one buffer per packet: the rest is cut off */
+		if (w == 0 && c->in_len == 0) {
+			virtio_dev_needs_reset(&n->vdev); /* a receive buffer nobody can fill */
+			virtq_unpop(q, used);
+			n->pending_len = 0;
+			return true;
+		}
+	}
+	uint16_t nb = htole16(used);
+	virtq_chain_write(&n->first, offsetof(struct virtio_net_hdr, num_buffers), &nb, sizeof(nb));
+	virtq_flush(q, used);
+	n->pending_len = 0;
+	return true;
+}
+
+static void set_tap_polling(struct virtio_net *n, bool on)
+{
+	if (n->tap_polled == on)
+		return;
+	n->tap_polled = on;
+	if (event_loop_mod(&n->loop, &n->tap_src, on ? EPOLLIN : 0) < 0)
+		log_once(log_warn, "%s: epoll on the tap", n->name);
+}
+
+/* Moves packets from the tap to the guest until the tap is empty or buffers run out. */
+static void rx_run(struct virtio_net *n)
+{
+	struct virtio_queue *q = &n->vdev.queues[NET_RXQ];
+
+	for (int i = 0; i < NET_RX_BATCH; i++) {
+		if (!n->pending_len) {
+			ssize_t len = read(n->tap, n->pending, sizeof(n->pending));
+			if (len <= 0)
+				break; /* EAGAIN: empty */
+			n->pending_len = (size_t)len;
+		}
+		if (!rx_deliver(n)) {
+			/* Wait for the driver's next kick, unless buffers came meanwhile. */
+			if (virtq_enable_notify(&q->vq)) {
+				i--;
+				continue;
+			}
+			set_tap_polling(n, false);
+			break;
+		}
+		set_tap_polling(n, true);
+	}
+	virtio_queue_interrupt(q);
+}
+
+static void on_tap(void *opaque, uint32_t events)
+{
+	rx_run(opaque);
+}
+
+static void on_rx_kick(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+
+	eventfd_drain(n->vdev.queues[NET_RXQ].kick_fd);
+	rx_run(n);
+}
+
+static void on_tx_kick(void *opaque, uint32_t events)
+{
+	struct virtio_net *n = opaque;
+	struct virtio_queue *q = &n->vdev.queues[NET_TXQ];
+	int got;
+
+	eventfd_drain(q->kick_fd);
+	for (;;) {
+		virtq_disable_notify(&q->vq);
+		while ((got = virtq_pop(&q->vq, &n->chain)) == 1) {
+			int niov = 0;
+			for (uint16_t i = 0; i < n->chain.nbufs; i++)
+				if (!n->chain.bufs[i].write)
+					n->iov[niov++] =
+					    (struct iovec){.iov_base = n->chain.bufs[i].host,
+							   .iov_len = n->chain.bufs[i].len};
+			/* The header passes through: the tap speaks the same virtio_net_hdr. */
+			if (n->chain.out_len >= sizeof(struct virtio_net_hdr) &&
+			    writev(n->tap, n->iov, niov) < 0 && errno != EAGAIN)
+				log_once(log_warn, "%s: writing to the tap", n->name);
+			virtq_push(&q->vq, &n->chain, 0);
+		}
+		if (got < 0 || !virtq_enable_notify(&q->vq))
+			break;
+	}
+	if (got < 0)
+		virtio_dev_needs_reset(&n->vdev);
+	virtio_queue_interrupt(q);
+}
+
+static void net_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uint32_t len,
+			  bool is_write)
+{
+	struct virtio_net *n = v->priv;
+	uint8_t cfg[12] = {0};
+
+	if (is_write)
+		return; /* the MAC is not writable without VIRTIO_NET_F_CTRL_MAC_ADDR */
+	memcpy(cfg, n->mac, 6);
+	cfg[6] = VIRTIO_NET_S_LINK_UP;
+	memset(data, 0, len);
+	if (off < sizeof(cfg))
+		memcpy(data, cfg + off, off + len <= sizeof(cfg) ? len : sizeof(cfg) - off);
+}
+
+static int net_start(struct virtio_dev *v)
+{
+	struct virtio_net *n = v->priv;
+	unsigned int offload = 0;
+	int r;
+
+	if (virtio_negotiated(v, VIRTIO_NET_F_GUEST_CSUM)) {
+		offload |= TUN_F_CSUM;
+		if (virtio_negotiated(v, VIRTIO_NET_F_GUEST_TSO4))
+			offload |= TUN_F_TSO4;
+		if (virtio_negotiated(v, VIRTIO_NET_F_GUEST_TSO6))
+			offload |= TUN_F_TSO6;
+		if (virtio_negotiated(v, VIRTIO_NET_F_GUEST_ECN))
+			offload |= TUN_F_TSO_ECN;
+	}
+	r = tap_set_offload(n->tap, offload);
+	if (r < 0)
+		return r;
+	n->mrg_rxbuf = virtio_negotiated(v, VIRTIO_NET_F_MRG_RXBUF);
+	n->pending_len = 0;
+	set_tap_polling(n, true);
+	return event_loop_start(&n->loop);
+}
+
+static void net_stop(struct virtio_dev *v)
+{
+	struct virtio_net *n = v->priv;
+
+	event_loop_stop(&n->loop);
+	set_tap_polling(n, false);
+}
+
+static const struct virtio_dev_ops net_ops = {
+    .config_io = net_config_io,
+    .start = net_start,
+    .stop = net_stop,
+};
+
+struct virtio_net *virtio_net_create(const struct net_config *cfg, int index,
+				     struct guest_memory *mem, struct irq_router *router)
+{
+	struct virtio_net *n = calloc(1, sizeof(*n));
+	uint64_t features = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+			    1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_GUEST_TSO4 |
+			    1ull << VIRTIO_NET_F_GUEST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_ECN |
+			    1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 |
+			    1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_MRG_RXBUF |
+			    1ull << VIRTIO_NET_F_STATUS;
+	static const uint8_t default_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	int err;
+
+	if (!n) {
+		log_errorx("out of memory creating virtio-net");
+		return NULL;
+	}
+	n->loop.epfd = n->loop.stop_fd = -1;
+	snprintf(n->name, sizeof(n->name), "virtio-net%d", index);
+	memcpy(n->mac, cfg->mac_set ? cfg->mac : default_mac, 6);
+	if (!cfg->mac_set)
+		n->mac[5] = (uint8_t)(n->mac[5] + index);
+	n->tap = tap_open(cfg->tap, sizeof(struct virtio_net_hdr));
+	if (n->tap < 0) {
+		free(n);
+		return NULL;
+	}
+	err = virtio_pci_init(&n->vdev, n->name, VIRTIO_ID_NET, &net_ops, n, features, 2,
+			      NET_QUEUE_SIZE, mem, router);
+	if (err < 0) {
+		log_errorx("%s: setting up virtio: %s", n->name, strerror(-err));
+		close(n->tap);
+		free(n);
+		return NULL;
+	}
+	n->vdev.pci.cfg[PCI_CLASS_DEVICE] = 0x00; /* network, Ethernet */
+	n->vdev.pci.cfg[PCI_CLASS_DEVICE + 1] = 0x02;
+	n->tap_src = (struct event_source){.fd = n->tap, .fn = on_tap, .opaque = n};
+	n->rx_kick = (struct event_source){
+	    .fd = n->vdev.queues[NET_RXQ].kick_fd, .fn = on_rx_kick, .opaque = n};
+	n->tx_kick = (struct event_source){
+	    .fd = n->vdev.queues[NET_TXQ].kick_fd, .fn = on_tx_kick, .opaque = n};
+	if (event_loop_init(&n->loop, "virtio-net") < 0 ||
+	    event_loop_add(&n->loop, &n->tap_src, 0) < 0 ||
+	    event_loop_add(&n->loop, &n->rx_kick, EPOLLIN) < 0 ||
+	    event_loop_add(&n->loop, &n->tx_kick, EPOLLIN) < 0) {
+		log_errorx("%s: cannot create its I/O thread", n->name);
+		virtio_net_destroy(n);
+		return NULL;
+	}
+	return n;
+}
+
+struct virtio_dev *virtio_net_dev(struct virtio_net *n)
+{
+	return &n->vdev;
+}
+
+void virtio_net_destroy(struct virtio_net *n)
+{
+	if (!n)
+		return;
+	virtio_pci_destroy(&n->vdev);
+	event_loop_destroy(&n->loop);
+	close(n->tap);
+	free(n);
+}
