@@ -34,13 +34,15 @@ GUEST_BZIMAGE := $(GUEST_DIR)/bzImage
 # Uncompressed: decompressing in the guest is ring-0 work, ~70 s where that is emulated.
 GUEST_INITRD := $(GUEST_DIR)/initramfs.cpio
 GUEST_CMDLINE := $(shell cat guest/cmdline 2>/dev/null)
+# The same busybox system as an ext4 root filesystem for --disk (guest/build-rootfs.sh).
+GUEST_ROOTFS := $(GUEST_DIR)/rootfs.ext4
 # Nested shadow-paging hosts (see guest/README.md) cannot run these instructions in ring 0.
 GUEST_CPU_FEATURES ?= -cx16,-xsave
 
 # Bare-metal conformance guests (tests/guests/README.md).
 GUESTS_DIR ?= build/guests
 
-.PHONY: all kvmbox deps guest guests run test unit e2e clean format format-check fuzz fuzz-smoke
+.PHONY: all kvmbox deps guest guests run run-disk test unit e2e clean format format-check fuzz fuzz-smoke
 all: kvmbox
 
 kvmbox: $(BUILD)/kvmbox
@@ -62,10 +64,19 @@ deps:
 guest: deps
 	guest/build-kernel.sh $(GUEST_DIR)
 	guest/build-initramfs.sh $(GUEST_INITRD)
+	guest/build-rootfs.sh $(GUEST_ROOTFS)
 
 run: deps kvmbox guest
 	$(BUILD)/kvmbox run --kernel $(GUEST_KERNEL) --initrd $(GUEST_INITRD) \
 		--cmdline "$(GUEST_CMDLINE)" --mem 256M --cpus 2 --cpu-features=$(GUEST_CPU_FEATURES)
+
+# The same guest with its root filesystem on a virtio disk (a scratch copy: the image stays
+# pristine), plus virtio-rng; the console stays the serial port.
+run-disk: deps kvmbox guest
+	cp $(GUEST_ROOTFS) $(BUILD)/rootfs-scratch.ext4
+	$(BUILD)/kvmbox run --kernel $(GUEST_KERNEL) --disk path=$(BUILD)/rootfs-scratch.ext4 \
+		--rng --cmdline "$(GUEST_CMDLINE) root=/dev/vda rw" --mem 256M --cpus 2 \
+		--cpu-features=$(GUEST_CPU_FEATURES)
 
 # The loader tests parse the real guest kernel (and corrupted copies of it).
 guests:

@@ -5,6 +5,7 @@
 #
 #   guest/build-initramfs.sh OUT.cpio.gz     (gzip-compressed newc archive)
 #   guest/build-initramfs.sh OUT.cpio        (uncompressed; the kernel accepts both)
+#   guest/build-initramfs.sh --tree DIR      (just the root tree, for guest/build-rootfs.sh)
 #
 # Nothing is installed: the busybox-static .deb is downloaded to and unpacked in
 # ${KVMBOX_CACHE:-$HOME/.cache/kvmbox}/guest/, where the archive is also cached (keyed by
@@ -19,8 +20,13 @@
 # ring 0 made the boot ~70 s longer than copying the 2 MB uncompressed one (QEMU).
 set -euo pipefail
 
+tree_out=
+if [ $# -eq 2 ] && [ "$1" = --tree ]; then
+	tree_out=$2
+	set -- "$2"
+fi
 if [ $# -ne 1 ]; then
-	echo "usage: $0 OUT.cpio[.gz]" >&2
+	echo "usage: $0 OUT.cpio[.gz] | --tree DIR" >&2
 	exit 2
 fi
 
@@ -79,7 +85,7 @@ sh | all) ;;
 esac
 key=$( (cat "$here/$(basename "$0")"; echo "$version $compress $links") | sha256sum | cut -c1-16)
 cached=$cache/initramfs-$key.cpio$([ $compress = gzip ] && echo .gz || true)
-if [ -f "$cached" ]; then
+if [ -f "$cached" ] && [ -z "$tree_out" ]; then
 	mkdir -p "$(dirname "$out")"
 	cp "$cached" "$out"
 	log "$out $(stat -c %s "$out") bytes (cached, busybox $version)"
@@ -146,6 +152,12 @@ if [ -d /sys/firmware/acpi ]; then poweroff; else reboot; fi
 EOF
 chmod 755 "$root/etc/init.d/rcS" "$root/etc/init.d/console"
 find "$root" -exec touch -h -d @0 {} +
+if [ -n "$tree_out" ]; then
+	rm -rf "$tree_out" && mkdir -p "$(dirname "$tree_out")"
+	cp -a "$root" "$tree_out"
+	log "$tree_out: root tree (busybox $version, applet links: $links)"
+	exit 0
+fi
 
 # --- the archive: the tree, then a second archive holding /dev/console (which the
 # kernel opens before running /init), so no mknod is needed. The kernel reads

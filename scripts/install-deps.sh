@@ -9,7 +9,7 @@ packages=(
 	# building the default guest kernel (guest/build-kernel.sh) and initramfs
 	linux-source-6.1 bc bison flex libelf-dev libssl-dev lz4 xz-utils cpio gzip
 	# end-to-end tests
-	python3 python3-pytest e2fsprogs
+	python3 python3-pytest e2fsprogs iproute2 iputils-ping
 	# fuzzing (scripts/run-fuzz.sh): clang and its libFuzzer runtime
 	clang libclang-rt-14-dev
 )

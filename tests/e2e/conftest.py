@@ -30,10 +30,10 @@ def require_kvm():
 class Guest:
     """A running kvmbox whose serial console is our pipe."""
 
-    def __init__(self, args):
+    def __init__(self, args, prefix=()):
         self.args = [str(KVMBOX), "run"] + [str(a) for a in args]
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = b""
         self.err = b""
         self.lock = threading.Lock()
@@ -122,9 +122,10 @@ def boot():
     """Starts guests; whatever a test leaves running is killed afterwards."""
     guests = []
 
-    def start(*args):
+    def start(*args, prefix=()):
+        """prefix: a command kvmbox runs under, e.g. ("ip", "netns", "exec", NAME)."""
         require_kvm()
-        g = Guest(args)
+        g = Guest(args, prefix)
         guests.append(g)
         return g
 

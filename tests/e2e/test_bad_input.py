@@ -1,4 +1,5 @@
 """Each user mistake gives one clear line on stderr and a non-zero status, never a crash."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -156,3 +157,62 @@ def test_failed_start_leaves_no_console_log_behind(tmp_path):
     r = kvmbox("run", "--kernel", tmp_path / "nope", "--serial", f"file:{log}")
     assert r.returncode == 1
     assert log.read_text() == "earlier log\n"
+
+
+# --- virtio devices ---
+
+def test_disk_image_missing(tiny, tmp_path):
+    r = kvmbox("run", "--kernel", tiny, "--disk", f"path={tmp_path / 'nope.img'}")
+    assert_one_clear_line(r, "--disk path=", "nope.img", "No such file")
+
+
+def test_disk_image_is_a_directory(tiny, tmp_path):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--disk", f"path={tmp_path}"),
+                          "is a directory")
+
+
+def test_disk_image_locked_by_another_user(tiny, tmp_path):
+    img = tmp_path / "disk.img"
+    img.write_bytes(bytes(1024 * 1024))
+    with open(img, "rb") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what another kvmbox holds
+        r = kvmbox("run", "--kernel", tiny, "--disk", f"path={img}")
+        assert_one_clear_line(r, "in use by another process")
+        r = kvmbox("run", "--kernel", tiny, "--disk", f"path={img},readonly=on")
+        assert_one_clear_line(r, "in use by another process")
+
+
+def test_disk_unknown_key_and_missing_path(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--disk", "path=a.img,format=qcow3"),
+                          "unknown key 'format'")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--disk", "readonly=on"),
+                          "no image given")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--disk", "a.img"),
+                          "key=value")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--disk", "path=a,readonly=maybe"),
+                          "readonly=maybe")
+
+
+def test_net_malformed_mac_and_unknown_key(tiny):
+    for mac in ["52:54:00:12:34", "52:54:00:12:34:zz", "52-54-00-12-34-56"]:
+        r = kvmbox("run", "--kernel", tiny, "--net", f"tap=t0,mac={mac}")
+        assert_one_clear_line(r, f"mac={mac}", "not a MAC address")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--net", "tap=t0,mac=01:00:5e:00:00:01"),
+                          "multicast")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--net", "tap=t0,model=e1000"),
+                          "unknown key 'model'")
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--net", "mac=52:54:00:12:34:56"),
+                          "no tap device")
+
+
+def test_tap_that_cannot_be_created(tiny):
+    # Without CAP_NET_ADMIN (dropped from the bounding set) a new tap cannot be made.
+    r = subprocess.run(["setpriv", "--bounding-set=-net_admin", str(KVMBOX), "run",
+                        "--kernel", str(tiny), "--net", "tap=kvmboxnoperm0"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    assert_one_clear_line(r, "tap=kvmboxnoperm0", "permission denied", "CAP_NET_ADMIN")
+
+
+def test_console_mode_unknown(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--console", "vga"),
+                          "--console vga", "serial or virtio")
