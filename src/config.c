@@ -477,6 +477,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			return log_errorx("option %s needs a value; see 'kvmbox run --help'",
 					  argv[optind - 1]);
 		default:
+			if (optopt >= OPT_KERNEL) /* --flag=value: getopt reports the flag's val */
+				return log_errorx("option '%s' takes no value; see 'kvmbox run "
+						  "--help'",
+						  argv[optind - 1]);
 			if (optopt) /* a short option: optind may still point at its word */
 				return log_errorx("unknown option '-%c'; see 'kvmbox run --help'",
 						  optopt);

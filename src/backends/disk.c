@@ -184,6 +184,8 @@ int disk_discard(struct disk *d, uint64_t off, uint64_t len)
 {
 	if (d->readonly)
 		return -EROFS;
+	if (len == 0)
+		return 0; /* fallocate() refuses an empty range (EINVAL) */
 	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) <
 		0 &&
 	    errno != EOPNOTSUPP)
@@ -199,6 +201,8 @@ int disk_write_zeroes(struct disk *d, uint64_t off, uint64_t len, bool unmap)
 
 	if (d->readonly)
 		return -EROFS;
+	if (len == 0)
+		return 0; /* fallocate() refuses an empty range (EINVAL) */
 	if (fallocate(d->fd, mode, (off_t)off, (off_t)len) == 0)
 		return 0;
 	if (errno != EOPNOTSUPP)

@@ -73,7 +73,7 @@ uint32_t pci_intx_gsi(uint8_t slot, uint8_t pin)
 	return PCI_INTX_FIRST_GSI + (uint32_t)(slot + pin) % 8;
 }
 
-/* Moves d's INTx level to `level`; the bus lock is held. */
+/* Moves d's INTx level to `level`; bus->intx_lock is held. */
 static void intx_update(struct pci_device *d, bool level)
 {
 	uint8_t *count = &d->bus->intx_asserted[d->slot % 8];
@@ -97,11 +97,11 @@ void pci_device_set_intx(struct pci_device *d, bool level)
 
 	if (!bus)
 		return;
-	pthread_mutex_lock(&bus->lock);
+	pthread_mutex_lock(&bus->intx_lock);
 	if (pci_cfg_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_OFF)
 		level = false;
 	intx_update(d, level);
-	pthread_mutex_unlock(&bus->lock);
+	pthread_mutex_unlock(&bus->intx_lock);
 }
 
 /* Where a BAR decodes now: its address if memory decoding is on, else 0. */
@@ -156,6 +156,7 @@ void pci_bus_init(struct pci_bus *bus, uint64_t mmio_base, uint64_t mmio_end,
 	if (intx_proto)
 		bus->intx_proto = *intx_proto;
 	pthread_mutex_init(&bus->lock, NULL);
+	pthread_mutex_init(&bus->intx_lock, NULL);
 	bus->mmio_base = bus->mmio_next = mmio_base;
 	bus->mmio_end = mmio_end;
 	/* Red Hat's generic host bridge ID (QEMU's "gpex"): a bridge that needs no driver. */
@@ -166,6 +167,7 @@ void pci_bus_init(struct pci_bus *bus, uint64_t mmio_base, uint64_t mmio_end,
 
 void pci_bus_destroy(struct pci_bus *bus)
 {
+	pthread_mutex_destroy(&bus->intx_lock);
 	pthread_mutex_destroy(&bus->lock);
 }
 
@@ -201,21 +203,24 @@ int pci_bus_add(struct pci_bus *bus, struct pci_device *d)
 	return slot;
 }
 
-static void cfg_write(struct pci_device *d, uint32_t off, const uint8_t *data, uint32_t len)
+static void cfg_write(struct pci_bus *bus, struct pci_device *d, uint32_t off, const uint8_t *data,
+		      uint32_t len)
 {
 	bool touches_bars = false;
 
+	pthread_mutex_lock(&bus->intx_lock);
 	for (uint32_t i = 0; i < len; i++) {
 		uint32_t o = off + i;
 		d->cfg[o] = (uint8_t)((d->cfg[o] & ~d->wmask[o]) | (data[i] & d->wmask[o]));
 		if (o < PCI_COMMAND + 2 || (o >= PCI_BASE_ADDRESS_0 && o < PCI_BASE_ADDRESS_0 + 24))
 			touches_bars = true;
 	}
-	if (touches_bars)
-		update_bars(d);
 	/* INTx disabled while asserted: the line drops. */
 	if (d->bus && (pci_cfg_get16(d, PCI_COMMAND) & PCI_COMMAND_INTX_OFF))
 		intx_update(d, false);
+	pthread_mutex_unlock(&bus->intx_lock);
+	if (touches_bars)
+		update_bars(d);
 	if (d->ops && d->ops->cfg_written)
 		d->ops->cfg_written(d, off, len);
 }
@@ -238,11 +243,13 @@ void pci_cfg_access(struct pci_bus *bus, uint32_t devfn, uint32_t off, uint8_t *
 		if (!is_write)
 			memset(data, 0, len); /* no extended capabilities */
 	} else if (is_write) {
-		cfg_write(d, off, data, len);
+		cfg_write(bus, d, off, data, len);
 	} else {
 		if (d->ops && d->ops->cfg_before_read)
 			d->ops->cfg_before_read(d, off, len);
+		pthread_mutex_lock(&bus->intx_lock);
 		memcpy(data, &d->cfg[off], len);
+		pthread_mutex_unlock(&bus->intx_lock);
 	}
 	pthread_mutex_unlock(&bus->lock);
 	return;

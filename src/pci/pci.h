@@ -83,6 +83,12 @@ struct pci_device {
 
 struct pci_bus {
 	pthread_mutex_t lock; /* configuration space, BAR decoding */
+	/*
+	 * INTx levels and counts, and the cfg[] bytes they share with configuration accesses
+	 * (status, command). Taken inside `lock` and never the other way round, so a device can
+	 * change its INTx level from any thread and from inside its configuration hooks.
+	 */
+	pthread_mutex_t intx_lock;
 	struct pci_device *slots[PCI_MAX_SLOTS];
 	uint32_t config_address; /* the 0xCF8 latch */
 	uint64_t mmio_base, mmio_next, mmio_end;
@@ -118,7 +124,10 @@ void pci_cfg_set32(struct pci_device *d, uint32_t off, uint32_t v);
 
 /* The IOAPIC pin a slot's INTx pin (0 = INTA#) arrives at: what the DSDT's _PRT says. */
 uint32_t pci_intx_gsi(uint8_t slot, uint8_t pin);
-/* Sets the device's INTx level (honours PCI_COMMAND_INTX_OFF, updates the status bit). */
+/*
+ * Sets the device's INTx level (honours PCI_COMMAND_INTX_OFF, updates the status bit). Takes
+ * only bus->intx_lock: safe from device threads and from configuration hooks.
+ */
 void pci_device_set_intx(struct pci_device *d, bool level);
 
 /*

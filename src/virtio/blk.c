@@ -39,8 +39,9 @@ int blk_request_parse(const struct virtq_chain *c, struct blk_request *r)
 	if (c->out_len < sizeof(hdr) || c->in_len < 1 ||
 	    virtq_chain_read(c, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
 		return -1;
+	/* The status is the last writable byte: skip zero-length buffers after it. */
 	for (uint16_t i = 0; i < c->nbufs; i++)
-		if (c->bufs[i].write)
+		if (c->bufs[i].write && c->bufs[i].len)
 			last = &c->bufs[i];
 	r->type = hdr.type;
 	r->sector = hdr.sector;

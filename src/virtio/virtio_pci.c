@@ -198,9 +198,11 @@ static void write_status(struct virtio_dev *v, uint8_t value)
 	if ((value & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    ((v->driver_features & ~v->host_features) || !virtio_negotiated(v, VIRTIO_F_VERSION_1)))
 		value &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
-	/* The driver may only add bits; NEEDS_RESET is ours. */
-	value = (uint8_t)((value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) |
-			  (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	/*
+	 * The driver may only add bits (2.1.2: it must not clear one; clearing DRIVER_OK and
+	 * setting it again would start the device twice); NEEDS_RESET is ours.
+	 */
+	value = (uint8_t)((value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) | old);
 	__atomic_store_n(&v->status, value, __ATOMIC_SEQ_CST);
 	if ((value & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
 	    (value & VIRTIO_STATUS_FEATURES_OK) && !(value & VIRTIO_STATUS_FAILED))

@@ -30,8 +30,9 @@ def require_kvm():
 class Guest:
     """A running kvmbox whose serial console is our pipe."""
 
-    def __init__(self, args, prefix=()):
-        self.args = [str(KVMBOX), "run"] + [str(a) for a in args]
+    def __init__(self, args, prefix=(), program=None):
+        """program: the VMM command before args (default: kvmbox run)."""
+        self.args = (program or [str(KVMBOX), "run"]) + [str(a) for a in args]
         self.proc = subprocess.Popen([*prefix, *self.args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = b""

@@ -5,8 +5,9 @@
  * what main() relies on without checking again — a kernel or a firmware image but not both
  * (and no initrd with firmware), 1..64 CPUs, a memory size from 32M to 1T in whole 2M steps,
  * at most CONFIG_MAX_CPU_FEATURES feature changes with short, terminated names, a serial file
- * path when the serial mode is file. Each argument also goes through config_parse_size,
- * whose result must not overflow.
+ * path when the serial mode is file, disks with a path, a serial of at most 20 characters
+ * and at most 64 queues, tap names that fit IFNAMSIZ, unicast MACs. Each argument also goes
+ * through config_parse_size, whose result must not overflow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,22 @@ static void check_config(const struct vm_config *cfg)
 	FUZZ_CHECK(cfg->serial != SERIAL_FILE || (cfg->serial_path && *cfg->serial_path),
 		   "serial file without a path");
 	FUZZ_CHECK(cfg->verbosity >= 0, "verbosity %d", cfg->verbosity);
+	FUZZ_CHECK(cfg->ndisks >= 0 && cfg->ndisks <= CONFIG_MAX_DISKS, "ndisks %d", cfg->ndisks);
+	for (int i = 0; i < cfg->ndisks; i++) {
+		const struct disk_config *d = &cfg->disks[i];
+		FUZZ_CHECK(d->path && *d->path, "disk %d without a path", i);
+		FUZZ_CHECK(strnlen(d->serial, sizeof(d->serial)) <= CONFIG_DISK_SERIAL_LEN,
+			   "disk %d serial", i);
+		FUZZ_CHECK(d->queues <= CONFIG_MAX_CPUS, "disk %d queues %u", i, d->queues);
+	}
+	FUZZ_CHECK(cfg->nnets >= 0 && cfg->nnets <= CONFIG_MAX_NICS, "nnets %d", cfg->nnets);
+	for (int i = 0; i < cfg->nnets; i++) {
+		size_t n = strnlen(cfg->nets[i].tap, sizeof(cfg->nets[i].tap));
+		FUZZ_CHECK(n > 0 && n < sizeof(cfg->nets[i].tap) && !strchr(cfg->nets[i].tap, '/'),
+			   "net %d tap name", i);
+		FUZZ_CHECK(!cfg->nets[i].mac_set || !(cfg->nets[i].mac[0] & 1),
+			   "net %d multicast MAC", i);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,6 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == 1 || r == -1, "config_parse_run returned %d", r);
 	if (r == 0)
 		check_config(&cfg);
+	for (int i = 0; i < cfg.ndisks; i++) /* kept on errors too: main() exits then */
+		free(cfg.disks[i].path);
 	free(buf);
 	return 0;
 }

@@ -407,6 +407,11 @@ def config_seeds():
                        "-x", "extra"),
         "help": argv("--cpu-features", "help"),
         "missing-value": argv("-v", "--kernel"),
+        "disk-net-rng-console": argv("--kernel", "k", "--disk",
+                                     "path=disk.img,readonly=on,cache=none,serial=SN1,queues=2",
+                                     "--disk=path=b.img", "--net", "tap=tap0,mac=52:54:00:12:34:56",
+                                     "--net", "tap=t1,mac=01:00:5e:00:00:01", "--rng",
+                                     "--console", "virtio", "--rng=1"),
     }
 
 
@@ -448,6 +453,258 @@ def e820_memory_seeds():
     }
 
 
+# --- virtio-blk ----------------------------------------------------------------------------
+
+BLK_T_IN, BLK_T_OUT, BLK_T_FLUSH, BLK_T_GET_ID = 0, 1, 4, 8
+BLK_T_DISCARD, BLK_T_WRITE_ZEROES = 11, 13
+D_NEXT, D_WRITE, D_INDIRECT = 1, 2, 4
+
+
+class BlkRam:
+    """Guest RAM for fuzz_blk: a 16-entry queue at 0x0/0x100/0x140, an indirect table at
+    0x1e0, headers at 0x280, status bytes at 0x380, data from 0x400 (all below 4 KiB)."""
+
+    DESC, AVAIL, USED, IND, HDR, STATUS, DATA = 0x0, 0x100, 0x140, 0x1e0, 0x280, 0x380, 0x400
+
+    def __init__(self, size=16, features=0, readonly=False):
+        self.size, self.features, self.readonly = size, features, readonly
+        self.ram = bytearray(0x1000)
+        self.ndesc = 0
+        self.navail = 0
+        self.nhdr = 0
+
+    def put(self, gpa, data):
+        self.ram[gpa:gpa + len(data)] = data
+
+    def desc(self, table, i, addr, length, flags, nxt=0):
+        self.put(table + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
+
+    def hdr(self, rtype, sector):
+        gpa = self.HDR + 16 * self.nhdr
+        self.nhdr += 1
+        self.put(gpa, struct.pack("<IIQ", rtype, 0, sector))
+        return gpa
+
+    def status(self):
+        return self.STATUS + self.nhdr
+
+    def chain(self, bufs):
+        """bufs: [(gpa, len, write)] as one direct chain; made available."""
+        first = self.ndesc
+        assert first + len(bufs) <= self.size
+        for k, (gpa, length, write) in enumerate(bufs):
+            last = k == len(bufs) - 1
+            self.desc(self.DESC, first + k, gpa, length, (0 if last else D_NEXT) |
+                      (D_WRITE if write else 0), 0 if last else first + k + 1)
+        self.ndesc += len(bufs)
+        self.avail(first)
+
+    def indirect(self, bufs):
+        for k, (gpa, length, write) in enumerate(bufs):
+            last = k == len(bufs) - 1
+            self.desc(self.IND, k, gpa, length, (0 if last else D_NEXT) |
+                      (D_WRITE if write else 0), 0 if last else k + 1)
+        self.desc(self.DESC, self.ndesc, self.IND, 16 * len(bufs), D_INDIRECT)
+        self.ndesc += 1
+        self.avail(self.ndesc - 1)
+
+    def avail(self, head):
+        self.put(self.AVAIL + 4 + 2 * (self.navail % self.size), struct.pack("<H", head))
+        self.navail += 1
+        self.put(self.AVAIL + 2, struct.pack("<H", self.navail))
+
+    def request(self, rtype, sector, data=None, data_len=0):
+        """Header, then data (bytes: readable; data_len: writable), then a status byte."""
+        bufs = [(self.hdr(rtype, sector), 16, False)]
+        if data is not None:
+            self.put(self.DATA, data)
+            bufs.append((self.DATA, len(data), False))
+        if data_len:
+            bufs.append((self.DATA, data_len, True))
+        bufs.append((self.status(), 1, True))
+        self.chain(bufs)
+
+    def seed(self):
+        head = struct.pack("<HBBIII", self.size, self.features, 1 if self.readonly else 0,
+                           self.DESC, self.AVAIL, self.USED)
+        return head + bytes(self.ram).rstrip(b"\0")
+
+
+def segs(*ranges):
+    return b"".join(struct.pack("<QII", sector, n, flags) for sector, n, flags in ranges)
+
+
+def blk_seeds():
+    rw = BlkRam()
+    rw.request(BLK_T_IN, 1, data_len=1024)
+    rw.request(BLK_T_OUT, 3, data=bytes(range(256)) * 2)
+    rw.request(BLK_T_FLUSH, 0)
+
+    ids = BlkRam()
+    ids.request(BLK_T_GET_ID, 0, data_len=20)
+    ids.request(BLK_T_IN, 15, data_len=512)  # the last sector
+    ids.request(99, 0, data_len=512)  # unknown type
+
+    # Header split 8 + 8, data and status in one 513-byte writable buffer.
+    split = BlkRam()
+    h = split.hdr(BLK_T_IN, 2)
+    split.chain([(h, 8, False), (h + 8, 8, False), (split.DATA, 513, True)])
+    h = split.hdr(BLK_T_OUT, 4)
+    split.put(split.DATA + 0x400, struct.pack("<IIQ", BLK_T_OUT, 0, 4) + b"\x5a" * 512)
+    split.chain([(split.DATA + 0x400, 16 + 512, False), (split.status(), 1, True)])
+
+    zeroes = BlkRam(features=2)  # INDIRECT_DESC
+    h = zeroes.hdr(BLK_T_WRITE_ZEROES, 0)
+    zeroes.put(zeroes.DATA, segs((2, 2, 0), (10, 1, 1)))
+    zeroes.indirect([(h, 16, False), (zeroes.DATA, 32, False), (zeroes.status(), 1, True)])
+    h = zeroes.hdr(BLK_T_DISCARD, 0)
+    zeroes.put(zeroes.DATA + 0x100, segs((4, 4, 0)))
+    zeroes.chain([(h, 16, False), (zeroes.DATA + 0x100, 16, False), (zeroes.status(), 1, True)])
+
+    ro = BlkRam(readonly=True)
+    ro.request(BLK_T_OUT, 0, data=b"\xaa" * 512)
+    h = ro.hdr(BLK_T_WRITE_ZEROES, 0)
+    ro.put(ro.DATA + 0x200, segs((0, 1, 0)))
+    ro.chain([(h, 16, False), (ro.DATA + 0x200, 16, False), (ro.status(), 1, True)])
+    ro.request(BLK_T_IN, 0, data_len=512)
+
+    errors = BlkRam()
+    errors.request(BLK_T_IN, 16, data_len=512)  # past the end
+    errors.request(BLK_T_IN, 0, data_len=511)  # not whole sectors
+    h = errors.hdr(BLK_T_DISCARD, 0)
+    errors.put(errors.DATA + 0x300, segs((0, 1, 1)))  # discard knows no flags
+    errors.chain([(h, 16, False), (errors.DATA + 0x300, 16, False), (errors.status(), 1, True)])
+    h = errors.hdr(BLK_T_OUT, 0)
+    errors.chain([(h, 12, False), (errors.status(), 1, True)])  # short header
+
+    # EVENT_IDX, and a zero-length writable buffer after the status byte.
+    empty = BlkRam(features=1)
+    h = empty.hdr(BLK_T_IN, 5)
+    empty.chain([(h, 16, False), (empty.DATA, 512, True), (empty.status(), 1, True),
+                 (0, 0, True)])
+
+    return {
+        "read-write-flush": rw.seed(),
+        "get-id-last-sector-unknown": ids.seed(),
+        "split-header-shared-status": split.seed(),
+        "indirect-write-zeroes-discard": zeroes.seed(),
+        "readonly-writes": ro.seed(),
+        "errors": errors.seed(),
+        "event-idx-empty-after-status": empty.seed(),
+    }
+
+
+# --- virtio PCI transport ------------------------------------------------------------------
+
+VP_COMMON = 0x0
+VP_ISR, VP_DEVICE, VP_NOTIFY, VP_MSIX_TABLE, VP_MSIX_PBA = 0x40, 0x100, 0x200, 0x1000, 0x1800
+VP_PCI_CFG_CAP, VP_MSIX_CAP = 0x84, 0x98  # where virtio_pci_init puts them
+(DFSELECT, DF, GFSELECT, GF, MSIX_CONFIG, NUM_QUEUES, STATUS, CFGGEN, Q_SELECT, Q_SIZE, Q_MSIX,
+ Q_ENABLE, Q_NOFF, Q_DESC, Q_DRIVER, Q_DEVICE) = (0x0, 0x4, 0x8, 0xc, 0x10, 0x12, 0x14, 0x15,
+                                                  0x16, 0x18, 0x1a, 0x1c, 0x1e, 0x20, 0x28, 0x30)
+WIDTH = {1: W1, 2: W2, 4: W4, 8: W8}
+
+
+def vp_bar(off, n, write=False, value=0):
+    return bytes([0]) + struct.pack("<H", off) + bytes([WIDTH[n], write]) + struct.pack("<Q", value)
+
+
+def vp_common(off, n, write=False, value=0):
+    return bytes([1, off, WIDTH[n], write]) + struct.pack("<Q", value)
+
+
+def vp_msix(off, n, write=False, value=0):
+    return bytes([2]) + struct.pack("<H", off) + bytes([WIDTH[n], write]) + struct.pack("<Q", value)
+
+
+def vp_mmio(off, n, write=False, value=0):
+    return bytes([3]) + struct.pack("<I", off) + bytes([WIDTH[n], write]) + struct.pack("<Q", value)
+
+
+def vp_cfg(off, n, write=False, value=0, devfn=None):
+    d = 0 if devfn is None else 0x80 | devfn
+    return (bytes([4, d]) + struct.pack("<H", off) + bytes([WIDTH[n], write])
+            + struct.pack("<I", value))
+
+
+def vp_port(port, n, write=False, value=0):
+    return bytes([5, port, WIDTH[n], write]) + struct.pack("<I", value)
+
+
+def vp_ecam(off, n, write=False, value=0):
+    return bytes([6]) + struct.pack("<I", off) + bytes([WIDTH[n], write]) + struct.pack("<I", value)
+
+
+def vp_event(what, arg=0):
+    return bytes([7, what, arg])
+
+
+def vp_probe(vectors=(0xffff, 0xffff), config_vector=0xffff, queue_size=64):
+    """What Linux's virtio_pci_modern does, through BAR 0, up to DRIVER_OK."""
+    ops = [vp_common(STATUS, 1, True, 0), vp_common(STATUS, 1), vp_common(STATUS, 1, True, 1),
+           vp_common(STATUS, 1, True, 3), vp_common(DFSELECT, 4, True, 0), vp_common(DF, 4),
+           vp_common(DFSELECT, 4, True, 1), vp_common(DF, 4), vp_common(GFSELECT, 4, True, 0),
+           vp_common(GF, 4, True, 1 << 5), vp_common(GFSELECT, 4, True, 1),
+           vp_common(GF, 4, True, 1), vp_common(STATUS, 1, True, 0xb), vp_common(STATUS, 1),
+           vp_common(MSIX_CONFIG, 2, True, config_vector), vp_common(NUM_QUEUES, 2)]
+    for q, vec in enumerate(vectors):
+        base = 0x1000 * (q + 1)
+        ops += [vp_common(Q_SELECT, 2, True, q), vp_common(Q_SIZE, 2),
+                vp_common(Q_SIZE, 2, True, queue_size), vp_common(Q_NOFF, 2),
+                vp_common(Q_DESC, 4, True, base), vp_common(Q_DESC + 4, 4, True, 0),
+                vp_common(Q_DRIVER, 4, True, base + 0x400), vp_common(Q_DRIVER + 4, 4, True, 0),
+                vp_common(Q_DEVICE, 4, True, base + 0x600), vp_common(Q_DEVICE + 4, 4, True, 0),
+                vp_common(Q_MSIX, 2, True, vec), vp_common(Q_MSIX, 2),
+                vp_common(Q_ENABLE, 2, True, 1)]
+    ops.append(vp_common(STATUS, 1, True, 0xf))
+    return b"".join(ops)
+
+
+def vp_window(offset, length):
+    c = VP_PCI_CFG_CAP
+    return (vp_cfg(c + 4, 1, True, 0) + vp_cfg(c + 8, 4, True, offset)
+            + vp_cfg(c + 12, 4, True, length))
+
+
+def virtio_pci_seeds():
+    c = VP_PCI_CFG_CAP
+    msix_on = b"".join(vp_msix(16 * v, 8, True, 0xfee00000) + vp_msix(16 * v + 8, 8, True, 0x40 + v)
+                       for v in range(3)) + vp_cfg(VP_MSIX_CAP + 2, 2, True, 0x8000)
+    return {
+        "linux-probe-intx": vp_probe() + vp_event(2, 0) + vp_event(2, 1) + vp_bar(VP_ISR, 1)
+        + vp_bar(VP_NOTIFY, 2, True, 0) + vp_bar(VP_NOTIFY + 4, 2, True, 1)
+        + vp_bar(VP_DEVICE, 4) + vp_event(0) + vp_bar(VP_ISR, 1) + vp_common(STATUS, 1, True, 0),
+        "linux-probe-msix": vp_cfg(4, 2, True, 0x6) + msix_on + vp_probe((1, 2), 0)
+        + vp_event(2, 0) + vp_event(2, 1) + vp_event(0) + vp_cfg(VP_MSIX_CAP + 2, 2, True, 0xc000)
+        + vp_event(3, 1) + vp_msix(0x800, 8) + vp_bar(VP_MSIX_PBA, 8)
+        + vp_cfg(VP_MSIX_CAP + 2, 2, True, 0x8000) + vp_msix(16 + 12, 4, True, 1) + vp_event(3, 1)
+        + vp_msix(16 + 12, 4, True, 0) + vp_event(1) + vp_common(STATUS, 1),
+        "bad-rings-needs-reset": vp_probe(queue_size=48) + vp_common(STATUS, 1) + vp_bar(VP_ISR, 1)
+        + vp_common(STATUS, 1, True, 0) + vp_common(Q_SELECT, 2, True, 7) + vp_common(Q_SIZE, 2)
+        + vp_common(Q_SIZE, 2, True, 8) + vp_common(MSIX_CONFIG, 2, True, 3)
+        + vp_common(GFSELECT, 4, True, 1) + vp_common(GF, 4, True, 0)
+        + vp_common(STATUS, 1, True, 0xb) + vp_common(STATUS, 1),
+        "pci-cfg-window": vp_window(NUM_QUEUES, 2) + vp_cfg(c + 16, 2)
+        + vp_window(STATUS, 1) + vp_cfg(c + 16, 1, True, 1) + vp_event(0)
+        + vp_window(VP_ISR, 1) + vp_cfg(c + 16, 1) + vp_window(VP_NOTIFY + 4, 2)
+        + vp_cfg(c + 16, 2, True, 1) + vp_window(VP_MSIX_TABLE + 12, 4) + vp_cfg(c + 16, 4)
+        + vp_window(STATUS, 1) + vp_cfg(c + 16, 1, True, 0) + vp_window(0x1ffe, 4)
+        + vp_cfg(c + 16, 4),
+        "ports-bar-sizing-mmio": vp_port(0, 4, True, 0x80000810) + vp_port(4, 4, True, 0xffffffff)
+        + vp_port(4, 4) + vp_port(4, 4, True, 0xe0000000) + vp_port(0, 4, True, 0x80000804)
+        + vp_port(4, 2, True, 0x2) + vp_mmio(NUM_QUEUES, 2) + vp_mmio(VP_ISR, 1)
+        + vp_port(0, 4, True, 0x80000810) + vp_port(4, 4, True, 0xe0100000)
+        + vp_mmio(0x100000 + NUM_QUEUES, 2) + vp_mmio(NUM_QUEUES, 2) + vp_event(0)
+        + vp_port(0, 4, True, 0x80000804) + vp_port(4, 2, True, 0x406) + vp_event(0)
+        + vp_port(6, 2) + vp_port(0, 4, True, 0x8000083c) + vp_port(7, 1),
+        "ecam-and-absent": vp_ecam(0, 4) + vp_ecam(1 << 15, 4) + vp_ecam(2 << 15, 4)
+        + vp_ecam(1 << 15 | 1 << 12, 4) + vp_ecam(1 << 15 | 0x100, 4) + vp_ecam(1 << 20, 4)
+        + vp_ecam(1 << 15 | 0x34, 1) + vp_ecam(1 << 15 | 4, 2, True, 2)
+        + vp_cfg(0, 4, devfn=0) + vp_cfg(0, 4, devfn=9) + vp_cfg(0x10, 4, True, 0xffffffff)
+        + vp_cfg(0x10, 4) + vp_cfg(0x3c, 1, True, 5) + vp_cfg(0x3d, 1, True, 7),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bzimage", help="a real bzImage to cut the bzimage seeds from")
@@ -465,6 +722,8 @@ def main():
     write_corpus("acpi_pm_i8042", small_device_seeds())
     write_corpus("config", config_seeds())
     write_corpus("e820_memory", e820_memory_seeds())
+    write_corpus("blk", blk_seeds())
+    write_corpus("virtio_pci", virtio_pci_seeds())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -508,6 +509,228 @@ static void test_config__repeated_parses_of_different_vectors_agree(void **state
 	}
 }
 
+/* --- --disk, --net, --rng, --console ------------------------------------------------------ */
+
+/* config_parse_disk strdup()s each path; a test frees them as main() would at exit. */
+static void free_disks(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++) {
+		free(cfg->disks[i].path);
+		cfg->disks[i].path = NULL;
+	}
+	cfg->ndisks = 0;
+}
+
+/* `--kernel k OPT VALUE` fails with one line on stderr that contains needle. */
+static void assert_refused(const char *opt, const char *value, const char *needle)
+{
+	struct vm_config cfg;
+	int r =
+	    parse_argv(&cfg, (char *[]){"run", "--kernel", "k", (char *)opt, (char *)value, NULL});
+
+	free_disks(&cfg);
+	if (r != -1)
+		fail_msg("%s %s was accepted", opt, value);
+	if (count_lines(err_text) != 1 || !strstr(err_text, needle))
+		fail_msg("%s %s: expected one line naming '%s', got: \"%s\"", opt, value, needle,
+			 err_text);
+}
+
+static void test_config__disk_sets_every_key(void **state)
+{
+	struct vm_config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk",
+			       "path=/tmp/a.img,readonly=on,cache=none,serial=SN-1,queues=4",
+			       "--disk=path=b.img"),
+			 0);
+	assert_string_equal(err_text, "");
+	assert_int_equal(cfg.ndisks, 2);
+	assert_string_equal(cfg.disks[0].path, "/tmp/a.img");
+	assert_true(cfg.disks[0].readonly);
+	assert_true(cfg.disks[0].direct);
+	assert_string_equal(cfg.disks[0].serial, "SN-1");
+	assert_int_equal(cfg.disks[0].queues, 4);
+	/* Defaults: read-write, page cache, no serial, a queue per vCPU (0). */
+	assert_string_equal(cfg.disks[1].path, "b.img");
+	assert_false(cfg.disks[1].readonly);
+	assert_false(cfg.disks[1].direct);
+	assert_string_equal(cfg.disks[1].serial, "");
+	assert_int_equal(cfg.disks[1].queues, 0);
+	free_disks(&cfg);
+}
+
+static void test_config__disk_value_spellings_and_limits(void **state)
+{
+	struct vm_config cfg;
+
+	/* Keys in any order; the last path wins; on/off synonyms; the limits themselves. */
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk",
+			       "readonly=yes,path=x,path=y,cache=writeback,queues=64,"
+			       "serial=01234567890123456789",
+			       "--disk", "path=z,readonly=true,readonly=off,queues=1"),
+			 0);
+	assert_string_equal(cfg.disks[0].path, "y");
+	assert_true(cfg.disks[0].readonly);
+	assert_false(cfg.disks[0].direct);
+	assert_int_equal(cfg.disks[0].queues, CONFIG_MAX_CPUS);
+	assert_string_equal(cfg.disks[0].serial, "01234567890123456789");
+	assert_false(cfg.disks[1].readonly);
+	assert_int_equal(cfg.disks[1].queues, 1);
+	free_disks(&cfg);
+	/* A path with '=' in it and spaces. */
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--disk", "path=/tmp/a b=c.img"), 0);
+	assert_string_equal(cfg.disks[0].path, "/tmp/a b=c.img");
+	free_disks(&cfg);
+}
+
+static void test_config__disk_rejects_bad_keys_and_values(void **state)
+{
+	assert_refused("--disk", "path=a.img,bogus=1", "unknown key 'bogus'");
+	assert_refused("--disk", "path=a.img,format=raw", "--disk path=a.img,format=raw");
+	assert_refused("--disk", "readonly=on", "no image given");
+	assert_refused("--disk", "path=", "no image given");
+	assert_refused("--disk", "", "no image given");
+	assert_refused("--disk", "path=a.img,readonly=maybe", "readonly=maybe: use on or off");
+	assert_refused("--disk", "path=a.img,readonly=", "use on or off");
+	assert_refused("--disk", "path=a.img,serial=012345678901234567890",
+		       "serial=012345678901234567890: at most 20 characters");
+	assert_refused("--disk", "path=a.img,queues=0", "queues=0: must be 1 to 64");
+	assert_refused("--disk", "path=a.img,queues=65", "queues=65: must be 1 to 64");
+	assert_refused("--disk", "path=a.img,queues=-1", "must be 1 to 64");
+	assert_refused("--disk", "path=a.img,queues=2x", "queues=2x");
+	assert_refused("--disk", "path=a.img,queues=", "must be 1 to 64");
+	assert_refused("--disk", "path=a.img,cache=directsync", "cache=directsync");
+	/* Not key=value pairs at all. */
+	assert_refused("--disk", "a.img", "expected key=value pairs");
+	assert_refused("--disk", "path=a.img,,readonly=on", "expected key=value pairs");
+	assert_refused("--disk", "=a.img", "expected key=value pairs");
+	assert_refused("--disk", "path=a.img,readonly", "expected key=value pairs");
+}
+
+static void test_config__disk_count_is_limited(void **state)
+{
+	struct vm_config cfg;
+	char *argv[3 + 2 * (CONFIG_MAX_DISKS + 1) + 1] = {"run", "--kernel", "k"};
+	int argc = 3;
+
+	for (int i = 0; i <= CONFIG_MAX_DISKS; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = "path=d.img";
+	}
+	argv[argc] = NULL;
+	assert_int_equal(parse_argv(&cfg, argv), -1);
+	assert_int_equal(cfg.ndisks, CONFIG_MAX_DISKS);
+	free_disks(&cfg);
+	assert_one_error_line("at most 8 disks");
+	argv[argc - 2] = NULL;
+	assert_int_equal(parse_argv(&cfg, argv), 0);
+	assert_int_equal(cfg.ndisks, CONFIG_MAX_DISKS);
+	free_disks(&cfg);
+}
+
+static void test_config__net_sets_tap_and_mac(void **state)
+{
+	struct vm_config cfg;
+	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--net", "tap=tap0", "--net",
+			       "mac=52:54:00:AB:cd:ef,tap=abcdefghijklmno"),
+			 0);
+	assert_string_equal(err_text, "");
+	assert_int_equal(cfg.nnets, 2);
+	assert_string_equal(cfg.nets[0].tap, "tap0");
+	assert_false(cfg.nets[0].mac_set);
+	assert_string_equal(cfg.nets[1].tap, "abcdefghijklmno"); /* 15: IFNAMSIZ - 1 */
+	assert_true(cfg.nets[1].mac_set);
+	assert_memory_equal(cfg.nets[1].mac, mac, 6);
+}
+
+static void test_config__net_rejects_bad_tap_mac_and_keys(void **state)
+{
+	assert_refused("--net", "tap=abcdefghijklmnop", "not a valid interface name");
+	assert_refused("--net", "tap=", "not a valid interface name");
+	assert_refused("--net", "tap=../x", "tap=../x");
+	assert_refused("--net", "mac=52:54:00:12:34:56", "no tap device given");
+	assert_refused("--net", "tap=t0,mac=52:54:00:12:34", "mac=52:54:00:12:34: not a MAC");
+	assert_refused("--net", "tap=t0,mac=52:54:00:12:34:5g", "not a MAC address");
+	assert_refused("--net", "tap=t0,mac=52-54-00-12-34-56", "not a MAC address");
+	assert_refused("--net", "tap=t0,mac=52:54:00:12:34:567", "not a MAC address");
+	assert_refused("--net", "tap=t0,mac=52:54:00:12:34: 6", "not a MAC address");
+	assert_refused("--net", "tap=t0,mac=52:54:00:12:+3:56", "not a MAC address");
+	assert_refused("--net", "tap=t0,mac=01:00:5e:00:00:01", "multicast");
+	assert_refused("--net", "tap=t0,mac=ff:ff:ff:ff:ff:ff", "multicast");
+	assert_refused("--net", "tap=t0,model=virtio", "unknown key 'model'");
+	assert_refused("--net", "tap0", "expected key=value pairs");
+}
+
+static void test_config__net_count_is_limited(void **state)
+{
+	struct vm_config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--net", "tap=a", "--net", "tap=b", "--net",
+			       "tap=c", "--net", "tap=d"),
+			 0);
+	assert_int_equal(cfg.nnets, CONFIG_MAX_NICS);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--net", "tap=a", "--net", "tap=b", "--net",
+			       "tap=c", "--net", "tap=d", "--net", "tap=e"),
+			 -1);
+	assert_one_error_line("at most 4 network devices");
+}
+
+static void test_config__parse_mac_accepts_only_six_hex_pairs(void **state)
+{
+	uint8_t mac[6] = {0};
+	const uint8_t want[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x0f};
+
+	assert_int_equal(config_parse_mac("02:AA:bb:Cc:dD:0f", mac), 0);
+	assert_memory_equal(mac, want, 6);
+	assert_int_equal(config_parse_mac("", mac), -1);
+	assert_int_equal(config_parse_mac("2:aa:bb:cc:dd:0f:", mac), -1);
+	assert_int_equal(config_parse_mac("02:aa:bb:cc:dd:0fx", mac), -1);
+	assert_int_equal(config_parse_mac("02:aa:bb:cc:dd:0", mac), -1);
+	assert_int_equal(config_parse_mac("02aabbccddeeff00", mac), -1);
+	assert_int_equal(config_parse_mac("-2:aa:bb:cc:dd:0f", mac), -1);
+}
+
+static void test_config__rng_and_console(void **state)
+{
+	struct vm_config cfg;
+
+	assert_int_equal(PARSE(&cfg, "--kernel", "k"), 0);
+	assert_false(cfg.rng);
+	assert_int_equal(cfg.console, CONSOLE_SERIAL);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng", "--console", "virtio"), 0);
+	assert_true(cfg.rng);
+	assert_int_equal(cfg.console, CONSOLE_VIRTIO);
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--console=virtio", "--console=serial"), 0);
+	assert_int_equal(cfg.console, CONSOLE_SERIAL);
+	assert_string_equal(err_text, "");
+
+	assert_bad_value("--console", "hvc");
+	assert_non_null(strstr(err_text, "use serial or virtio"));
+	assert_bad_value("--console", "");
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--console"), -1);
+	assert_one_error_line("--console");
+}
+
+static void test_config__flag_given_a_value_is_named(void **state)
+{
+	struct vm_config cfg;
+
+	/* Options that take no value, given one with '=': the message names the word. */
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--rng=1"), -1);
+	assert_one_error_line("'--rng=1'");
+	assert_int_equal(PARSE(&cfg, "--kernel", "k", "--no-acpi=yes"), -1);
+	assert_one_error_line("'--no-acpi=yes'");
+	assert_int_equal(PARSE(&cfg, "--debug-exit=", "--kernel", "k"), -1);
+	assert_one_error_line("'--debug-exit='");
+	/* Control characters never end up in the message. */
+	for (const char *p = err_text; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\n')
+			fail_msg("control character %#x in \"%s\"", *p, err_text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +760,16 @@ int main(void)
 	    cmocka_unit_test(test_config__parse_after_error_mid_word_starts_fresh),
 	    cmocka_unit_test(test_config__parse_after_help_mid_word_starts_fresh),
 	    cmocka_unit_test(test_config__repeated_parses_of_different_vectors_agree),
+	    cmocka_unit_test(test_config__disk_sets_every_key),
+	    cmocka_unit_test(test_config__disk_value_spellings_and_limits),
+	    cmocka_unit_test(test_config__disk_rejects_bad_keys_and_values),
+	    cmocka_unit_test(test_config__disk_count_is_limited),
+	    cmocka_unit_test(test_config__net_sets_tap_and_mac),
+	    cmocka_unit_test(test_config__net_rejects_bad_tap_mac_and_keys),
+	    cmocka_unit_test(test_config__net_count_is_limited),
+	    cmocka_unit_test(test_config__parse_mac_accepts_only_six_hex_pairs),
+	    cmocka_unit_test(test_config__rng_and_console),
+	    cmocka_unit_test(test_config__flag_given_a_value_is_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
