@@ -169,38 +169,27 @@ uint8_t blk_request_execute(struct disk *d, const char *serial, const struct blk
 	}
 }
 
-static void blk_kick(void *opaque, uint32_t events)
+static uint32_t blk_handle(void *opaque, struct virtq_chain *c)
 {
 	struct blk_queue *bq = opaque;
 	struct virtio_blk *b = bq->blk;
-	struct virtio_queue *q = &b->vdev.queues[bq->index];
-	int got;
+	struct blk_request *r = &bq->req;
 
-	eventfd_drain(q->kick_fd);
-	for (;;) {
-		virtq_disable_notify(&q->vq);
-		while ((got = virtq_pop(&q->vq, &bq->chain)) == 1) {
-			uint32_t written = 0;
-			if (blk_request_parse(&bq->chain, &bq->req) == 0) {
-				uint8_t s =
-				    blk_request_execute(&b->disk, b->serial, &bq->req, &bq->chain);
-				*bq->req.status = s;
-				written = 1 + (bq->req.type == VIRTIO_BLK_T_IN ||
-						       bq->req.type == VIRTIO_BLK_T_GET_ID
-						   ? (uint32_t)bq->req.data_len
-						   : 0);
-			} else {
-				log_once(log_warnx, "%s: request without header or status byte",
-					 b->name);
-			}
-			virtq_push(&q->vq, &bq->chain, written);
-		}
-		if (got < 0 || !virtq_enable_notify(&q->vq))
-			break;
+	if (blk_request_parse(c, r) < 0) {
+		log_once(log_warnx, "%s: request without header or status byte", b->name);
+		return 0;
 	}
-	if (got < 0)
-		virtio_dev_needs_reset(&b->vdev);
-	virtio_queue_interrupt(q);
+	*r->status = blk_request_execute(&b->disk, b->serial, r, c);
+	return 1 + (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID
+			? (uint32_t)r->data_len
+			: 0);
+}
+
+static void blk_kick(void *opaque, uint32_t events)
+{
+	struct blk_queue *bq = opaque;
+
+	virtio_queue_serve(&bq->blk->vdev.queues[bq->index], &bq->chain, blk_handle, bq);
 }
 
 static void put(uint8_t *cfg, size_t off, uint64_t v, size_t len)
@@ -227,9 +216,7 @@ static void blk_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uin
 	put(cfg, 48, UINT32_MAX / VIRTIO_BLK_SECTOR, 4);  /* max_write_zeroes_sectors */
 	put(cfg, 52, VIRTIO_BLK_MAX_SEGMENTS, 4);	  /* max_write_zeroes_seg */
 	cfg[56] = 1;					  /* write_zeroes_may_unmap */
-	memset(data, 0, len);
-	if (off < sizeof(cfg))
-		memcpy(data, cfg + off, off + len <= sizeof(cfg) ? len : sizeof(cfg) - off);
+	virtio_config_read(cfg, sizeof(cfg), off, data, len);
 }
 
 static int blk_start(struct virtio_dev *v)

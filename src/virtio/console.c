@@ -79,34 +79,34 @@ static void on_rx_kick(void *opaque, uint32_t events)
 	rx_run(c);
 }
 
+/* Writes a chain's readable buffers to the terminal (dropped once it is detached). */
+static uint32_t tx_write(void *opaque, struct virtq_chain *chain)
+{
+	struct virtio_console *c = opaque;
+	int fd = __atomic_load_n(&c->out_fd, __ATOMIC_ACQUIRE);
+
+	for (uint16_t i = 0; i < chain->nbufs && fd >= 0; i++) {
+		const struct virtq_buf *b = &chain->bufs[i];
+		const uint8_t *p = b->host;
+		size_t left = b->write ? 0 : b->len;
+		while (left) {
+			ssize_t n = write(fd, p, left);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break; /* the terminal is gone: output is dropped */
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 static void on_tx_kick(void *opaque, uint32_t events)
 {
 	struct virtio_console *c = opaque;
-	struct virtio_queue *q = &c->vdev.queues[CONSOLE_TXQ];
-	int got;
 
-	eventfd_drain(q->kick_fd);
-	while ((got = virtq_pop(&q->vq, &c->chain)) == 1) {
-		int fd = __atomic_load_n(&c->out_fd, __ATOMIC_ACQUIRE);
-		for (uint16_t i = 0; i < c->chain.nbufs && fd >= 0; i++) {
-			const struct virtq_buf *b = &c->chain.bufs[i];
-			const uint8_t *p = b->host;
-			size_t left = b->write ? 0 : b->len;
-			while (left) {
-				ssize_t n = write(fd, p, left);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0)
-					break; /* the terminal is gone: output is dropped */
-				p += n;
-				left -= (size_t)n;
-			}
-		}
-		virtq_push(&q->vq, &c->chain, 0);
-	}
-	if (got < 0)
-		virtio_dev_needs_reset(&c->vdev);
-	virtio_queue_interrupt(q);
+	virtio_queue_serve(&c->vdev.queues[CONSOLE_TXQ], &c->chain, tx_write, c);
 }
 
 size_t virtio_console_receive(struct virtio_console *c, const uint8_t *buf, size_t len)

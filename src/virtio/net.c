@@ -124,34 +124,27 @@ static void on_rx_kick(void *opaque, uint32_t events)
 	rx_run(n);
 }
 
+/* One packet to the tap: the header passes through, the tap speaks virtio_net_hdr too. */
+static uint32_t tx_packet(void *opaque, struct virtq_chain *c)
+{
+	struct virtio_net *n = opaque;
+	int niov = 0;
+
+	for (uint16_t i = 0; i < c->nbufs; i++)
+		if (!c->bufs[i].write)
+			n->iov[niov++] =
+			    (struct iovec){.iov_base = c->bufs[i].host, .iov_len = c->bufs[i].len};
+	if (c->out_len >= sizeof(struct virtio_net_hdr) && writev(n->tap, n->iov, niov) < 0 &&
+	    errno != EAGAIN)
+		log_once(log_warn, "%s: writing to the tap", n->name);
+	return 0;
+}
+
 static void on_tx_kick(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
-	struct virtio_queue *q = &n->vdev.queues[NET_TXQ];
-	int got;
 
-	eventfd_drain(q->kick_fd);
-	for (;;) {
-		virtq_disable_notify(&q->vq);
-		while ((got = virtq_pop(&q->vq, &n->chain)) == 1) {
-			int niov = 0;
-			for (uint16_t i = 0; i < n->chain.nbufs; i++)
-				if (!n->chain.bufs[i].write)
-					n->iov[niov++] =
-					    (struct iovec){.iov_base = n->chain.bufs[i].host,
-							   .iov_len = n->chain.bufs[i].len};
-			/* The header passes through: the tap speaks the same virtio_net_hdr. */
-			if (n->chain.out_len >= sizeof(struct virtio_net_hdr) &&
-			    writev(n->tap, n->iov, niov) < 0 && errno != EAGAIN)
-				log_once(log_warn, "%s: writing to the tap", n->name);
-			virtq_push(&q->vq, &n->chain, 0);
-		}
-		if (got < 0 || !virtq_enable_notify(&q->vq))
-			break;
-	}
-	if (got < 0)
-		virtio_dev_needs_reset(&n->vdev);
-	virtio_queue_interrupt(q);
+	virtio_queue_serve(&n->vdev.queues[NET_TXQ], &n->chain, tx_packet, n);
 }
 
 static void net_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uint32_t len,
@@ -164,9 +157,7 @@ static void net_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uin
 		return; /* the MAC is not writable without VIRTIO_NET_F_CTRL_MAC_ADDR */
 	memcpy(cfg, n->mac, 6);
 	cfg[6] = VIRTIO_NET_S_LINK_UP;
-	memset(data, 0, len);
-	if (off < sizeof(cfg))
-		memcpy(data, cfg + off, off + len <= sizeof(cfg) ? len : sizeof(cfg) - off);
+	virtio_config_read(cfg, sizeof(cfg), off, data, len);
 }
 
 static int net_start(struct virtio_dev *v)

@@ -18,31 +18,29 @@ struct virtio_rng {
 	struct virtq_chain chain;
 };
 
-/* Fills every writable buffer of each request with random bytes. */
+/* Fills every writable buffer of a request with random bytes. */
+static uint32_t rng_fill(void *opaque, struct virtq_chain *c)
+{
+	uint32_t written = 0;
+
+	for (uint16_t i = 0; i < c->nbufs; i++) {
+		struct virtq_buf *b = &c->bufs[i];
+		if (!b->write)
+			continue;
+		ssize_t n = getrandom(b->host, b->len, 0);
+		if (n > 0)
+			written += (uint32_t)n;
+		if (n != (ssize_t)b->len)
+			break;
+	}
+	return written;
+}
+
 static void rng_kick(void *opaque, uint32_t events)
 {
 	struct virtio_rng *r = opaque;
-	struct virtio_queue *q = &r->vdev.queues[0];
-	int got;
 
-	eventfd_drain(q->kick_fd);
-	while ((got = virtq_pop(&q->vq, &r->chain)) == 1) {
-		uint32_t written = 0;
-		for (uint16_t i = 0; i < r->chain.nbufs; i++) {
-			struct virtq_buf *b = &r->chain.bufs[i];
-			if (!b->write)
-				continue;
-			ssize_t n = getrandom(b->host, b->len, 0);
-			if (n > 0)
-				written += (uint32_t)n;
-			if (n != (ssize_t)b->len)
-				break;
-		}
-		virtq_push(&q->vq, &r->chain, written);
-	}
-	if (got < 0)
-		virtio_dev_needs_reset(&r->vdev);
-	virtio_queue_interrupt(q);
+	virtio_queue_serve(&r->vdev.queues[0], &r->chain, rng_fill, r);
 }
 
 static void rng_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uint32_t len,

@@ -95,6 +95,32 @@ void virtio_queue_interrupt(struct virtio_queue *q)
 			  VIRTIO_ISR_QUEUE);
 }
 
+void virtio_queue_serve(struct virtio_queue *q, struct virtq_chain *c,
+			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque)
+{
+	int got;
+
+	eventfd_drain(q->kick_fd);
+	for (;;) {
+		virtq_disable_notify(&q->vq);
+		while ((got = virtq_pop(&q->vq, c)) == 1)
+			virtq_push(&q->vq, c, handle(opaque, c));
+		if (got < 0 || !virtq_enable_notify(&q->vq))
+			break;
+	}
+	if (got < 0)
+		virtio_dev_needs_reset(q->dev);
+	virtio_queue_interrupt(q);
+}
+
+void virtio_config_read(const void *cfg, size_t cfg_len, uint64_t off, uint8_t *data, uint32_t len)
+{
+	memset(data, 0, len);
+	if (off < cfg_len)
+		memcpy(data, (const uint8_t *)cfg + off,
+		       off + len <= cfg_len ? len : cfg_len - off);
+}
+
 void virtio_config_changed(struct virtio_dev *v)
 {
 	__atomic_add_fetch(&v->config_generation, 1, __ATOMIC_SEQ_CST);

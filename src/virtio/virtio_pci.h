@@ -102,6 +102,17 @@ void virtio_pci_destroy(struct virtio_dev *v);
 bool virtio_negotiated(const struct virtio_dev *v, unsigned int bit);
 /* After pushing used buffers: interrupt the driver if the ring asks for it. */
 void virtio_queue_interrupt(struct virtio_queue *q);
+/*
+ * The usual way to serve a queue from its I/O thread (after its kick): takes every
+ * available chain, lets handle() process it (it returns the bytes it wrote to the chain),
+ * returns it, with notifications suppressed meanwhile; a broken ring marks the device
+ * "needs reset"; then interrupts the driver once if the ring asks for it. c is scratch.
+ */
+void virtio_queue_serve(struct virtio_queue *q, struct virtq_chain *c,
+			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque);
+/* For config_io: reads [off, off + len) of a device configuration image (zeroes beyond). */
+void virtio_config_read(const void *cfg, size_t cfg_len, uint64_t off, uint8_t *data, uint32_t len);
+
 /* The device found the driver broke the rules: set DEVICE_NEEDS_RESET and tell it. */
 void virtio_dev_needs_reset(struct virtio_dev *v);
 /* The device configuration changed (e.g. disk resized, link state). */
