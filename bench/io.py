@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """I/O figures of the default Linux guest, kvmbox beside QEMU (Debian's qemu-system-x86),
 both with virtio-pci devices on the same kernel, same images, same commands:
 
@@ -8,7 +8,8 @@ both with virtio-pci devices on the same kernel, same images, same commands:
   network: TCP throughput host -> guest and guest -> host through a tap in a network
            namespace this script creates (measured on the host side).
 
-Usage: bench/io.py [--runs N] [--guest DIR] [--block-mib N] [--net-mib N] [--skip-qemu]
+Usage: bench/io.py (Debian's python3: it reuses the e2e tests' guest driver, which needs pytest)
+       bench/io.py [--runs N] [--guest DIR] [--block-mib N] [--net-mib N] [--skip-qemu]
 
 QEMU cannot complete the int3/fwait that KVM's emulator rejects on nested shadow-paging
 hosts, so there it cannot boot the default kernel. Without --guest this script builds a
@@ -17,7 +18,6 @@ EXTRA_PATCHES, cached) into build/guest-qemu/ and runs both VMMs on it.
 """
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +34,7 @@ KVMBOX = ROOT / "build" / "kvmbox"
 QEMU = "qemu-system-x86_64"
 HOST_IP, GUEST_IP = "10.204.0.1", "10.204.0.2"
 MiB = 1 << 20
+INITRD = ROOT / "build" / "guest" / "initramfs.cpio"  # the default guest's (make guest)
 
 
 def sh(*cmd, **kw):
@@ -46,7 +47,6 @@ def build_qemu_guest():
     env = dict(os.environ,
                EXTRA_PATCHES=str(ROOT / "bench" / "patches" / "qemu-compare-int3-fwait.patch"))
     subprocess.run([str(ROOT / "guest" / "build-kernel.sh"), str(out)], check=True, env=env)
-    shutil.copy(ROOT / "build" / "guest" / "initramfs.cpio", out / "initramfs.cpio")
     return out
 
 
@@ -87,12 +87,12 @@ def vmm_argv(vmm, guest, test, tools, netns_tap):
     cmdline = guest_cmdline() + " console=ttyS0"
     if vmm == "kvmbox":
         return [str(KVMBOX), "run", "--kernel", guest / "vmlinux", "--initrd",
-                guest / "initramfs.cpio", "--cmdline", cmdline, "--cpu-features=-cx16,-xsave",
+                INITRD, "--cmdline", cmdline, "--cpu-features=-cx16,-xsave",
                 "--mem", "256M", "--disk", f"path={test}", "--disk", f"path={tools}",
                 "--net", f"tap={netns_tap}"]
     return [QEMU, "-M", "pc", "-enable-kvm", "-cpu", "qemu64,-cx16,+xsaveerptr", "-m", "256",
             "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
-            "-kernel", guest / "vmlinux", "-initrd", guest / "initramfs.cpio",
+            "-kernel", guest / "vmlinux", "-initrd", INITRD,
             "-append", cmdline,
             "-drive", f"file={test},if=none,id=d0,format=raw",
             "-device", "virtio-blk-pci,drive=d0",
@@ -161,7 +161,7 @@ def run_vmm(vmm, guest, test, tools, netns, block_mib, net_mib):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=1, help="runs per VMM, alternated")
-    ap.add_argument("--guest", type=Path, help="guest dir with vmlinux + initramfs.cpio")
+    ap.add_argument("--guest", type=Path, help="directory with the vmlinux to boot")
     ap.add_argument("--block-mib", type=int, default=64)
     ap.add_argument("--net-mib", type=int, default=4)
     ap.add_argument("--skip-qemu", action="store_true")
