@@ -66,6 +66,15 @@ void config_print_run_help(void)
 	    CONFIG_MAX_CPUS);
 }
 
+void config_free(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++) {
+		free(cfg->disks[i].path);
+		cfg->disks[i].path = NULL;
+	}
+	cfg->ndisks = 0;
+}
+
 int config_parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -68,6 +68,8 @@ struct vm_config {
 };
 
 void config_defaults(struct vm_config *cfg);
+/* Frees what parsing allocated (disk paths). */
+void config_free(struct vm_config *cfg);
 /*
  * Parses `kvmbox run` arguments (argv[0] is "run"). Returns 0, 1 if --help was printed, or -1
  * after printing one line that names the bad option and value.

@@ -80,38 +80,47 @@ static const char *stop_reason_text(enum vm_stop_reason r)
 	}
 }
 
+static int run_vm(const struct vm_config *cfg);
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
-	struct kvm kvm;
-	struct console con;
-	struct vm vm;
-	int serial_fd, status = EXIT_HOST_ERROR, r, debug_status;
-	bool serial_created, booted = false;
+	int r, status;
 
 	config_defaults(&cfg);
 	r = config_parse_run(&cfg, argc, argv);
-	if (r != 0)
-		return r > 0 ? 0 : EXIT_HOST_ERROR;
-	log_set_level(cfg.verbosity >= 2 ? LOG_DEBUG : cfg.verbosity ? LOG_INFO : LOG_WARN);
-	if (kvm_open(&kvm, cfg.kvm_path) < 0)
+	status = r > 0 ? 0 : r < 0 ? EXIT_HOST_ERROR : run_vm(&cfg);
+	config_free(&cfg);
+	return status;
+}
+
+static int run_vm(const struct vm_config *cfg)
+{
+	struct kvm kvm;
+	struct console con;
+	struct vm vm;
+	int serial_fd, status = EXIT_HOST_ERROR, debug_status;
+	bool serial_created, booted = false;
+
+	log_set_level(cfg->verbosity >= 2 ? LOG_DEBUG : cfg->verbosity ? LOG_INFO : LOG_WARN);
+	if (kvm_open(&kvm, cfg->kvm_path) < 0)
 		return EXIT_HOST_ERROR;
-	serial_fd = open_serial_output(&cfg, &serial_created);
+	serial_fd = open_serial_output(cfg, &serial_created);
 	if (serial_fd < -1) {
 		kvm_close(&kvm);
 		return EXIT_HOST_ERROR;
 	}
 	vcpu_signals_init();
-	if (console_init(&con, cfg.serial == SERIAL_STDIO ? STDIN_FILENO : -1) < 0)
+	if (console_init(&con, cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1) < 0)
 		goto out;
 	for (;;) {
 		enum vm_stop_reason reason;
-		if (vm_create(&vm, &cfg, &kvm, serial_fd) < 0 || vm_start(&vm) < 0) {
+		if (vm_create(&vm, cfg, &kvm, serial_fd) < 0 || vm_start(&vm) < 0) {
 			vm_destroy(&vm);
 			break;
 		}
-		if (!booted && cfg.serial == SERIAL_FILE && ftruncate(serial_fd, 0) < 0)
-			log_warn("--serial file:%s: truncating", cfg.serial_path);
+		if (!booted && cfg->serial == SERIAL_FILE && ftruncate(serial_fd, 0) < 0)
+			log_warn("--serial file:%s: truncating", cfg->serial_path);
 		booted = true;
 		console_run(&con, &vm);
 		reason = vm_join(&vm);
@@ -119,7 +128,7 @@ static int cmd_run(int argc, char **argv)
 		vm_destroy(&vm);
 		log_info("%s", stop_reason_text(reason));
 		/* A signal read while the guest was rebooting still ends kvmbox. */
-		if (reason == VM_STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART &&
+		if (reason == VM_STOP_REBOOT && cfg->on_reboot == ON_REBOOT_RESTART &&
 		    !con.exit_signal)
 			continue;
 		if (reason == VM_STOP_DEBUG_EXIT)
@@ -139,7 +148,7 @@ out:
 	if (serial_fd > STDERR_FILENO)
 		close(serial_fd);
 	if (serial_created && !booted)
-		unlink(cfg.serial_path);
+		unlink(cfg->serial_path);
 	kvm_close(&kvm);
 	return status;
 }
