@@ -229,3 +229,23 @@ def test_tcp_10mib_host_to_guest_and_back(net_guest, netns):
 def test_net_guest_powers_off(net_guest):
     net_guest.send("poweroff\n")
     assert net_guest.wait_exit() == 0
+
+
+def test_intx_fallback_when_the_guest_disables_msi(boot, linux_args, tmp_path):
+    """With pci=nomsi Linux drives the devices through INTx, routed as the DSDT's _PRT says
+    (level-triggered IOAPIC pins 16-23)."""
+    img = tmp_path / "ro.img"
+    img.write_bytes(os.urandom(2 * MiB))
+    args = linux_args("vmlinux", "--rng", "--disk", f"path={img},readonly=on")
+    args[args.index("--cmdline") + 1] += " pci=nomsi"
+    g = boot(*args)
+    g.wait_boot()
+    irqs = [line for line in g.run("cat /proc/interrupts").splitlines() if "virtio" in line]
+    assert len(irqs) == 2 and all("IO-APIC" in line and "fasteoi" in line for line in irqs), \
+        irqs
+    out = g.run("dd if=/dev/vda bs=1M count=2 2>/dev/null | sha256sum; "
+                "head -c 32 /dev/hwrng | wc -c")
+    digest, count = out.split()[0], out.split()[-1]
+    assert digest == sha256(img) and count == "32"
+    g.send("poweroff\n")
+    assert g.wait_exit() == 0
