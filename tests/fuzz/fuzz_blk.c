@@ -42,32 +42,17 @@
 #include "virtio/virtqueue.h"
 
 #define HEADER_SIZE  16
-#define RAM0_GPA     0x0ULL
-#define RAM0_SIZE    0x10000ULL
-#define RAM1_GPA     0x100000ULL
-#define RAM1_SIZE    0x1000ULL
 #define MAX_POPS     32
 #define DISK_SECTORS 16
 #define DISK_SIZE    (DISK_SECTORS * VIRTIO_BLK_SECTOR)
 #define SERIAL	     "fuzz-serial"
 
-static uint8_t *ram0, *ram1;
 static struct disk disk;
 static uint8_t image[DISK_SIZE];   /* what the file holds between inputs */
 static uint8_t scratch[DISK_SIZE]; /* file contents read back */
 static uint8_t data_copy[VIRTQ_MAX_CHAIN * 16];
 static struct virtq_chain chain;
 static struct blk_request req;
-
-static uint16_t le16_at(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	return (uint32_t)le16_at(p) | (uint32_t)le16_at(p + 2) << 16;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -77,10 +62,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	fuzz_silence_stdio();
 	log_set_level(LOG_ERROR); /* hostile rings trip warnings by design */
-	ram0 = malloc(RAM0_SIZE);
-	ram1 = malloc(RAM1_SIZE);
-	if (!ram0 || !ram1)
-		abort();
 	for (size_t i = 0; i < DISK_SIZE; i++)
 		image[i] = (uint8_t)(i * 131 + (i >> 9) + 1);
 	snprintf(path, sizeof(path), "%s/kvmbox-fuzz-blk-XXXXXX",
@@ -93,24 +74,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	unlink(path); /* the open fd keeps it; nothing left behind */
 	return 0;
-}
-
-static void setup_memory(struct guest_memory *mem, const uint8_t *img, size_t len)
-{
-	size_t n0 = len < RAM0_SIZE ? len : RAM0_SIZE;
-	size_t n1 = len - n0 < RAM1_SIZE ? len - n0 : RAM1_SIZE;
-
-	memset(ram0, 0, RAM0_SIZE);
-	memset(ram1, 0, RAM1_SIZE);
-	memcpy(ram0, img, n0);
-	memcpy(ram1, img + n0, n1);
-	memset(mem, 0, sizeof(*mem));
-	mem->base = ram0;
-	mem->size = RAM0_SIZE + RAM1_SIZE;
-	mem->nregions = 2;
-	mem->regions[0] = (struct mem_region){.gpa = RAM0_GPA, .size = RAM0_SIZE, .host = ram0};
-	mem->regions[1] = (struct mem_region){.gpa = RAM1_GPA, .size = RAM1_SIZE, .host = ram1};
-	mem->low_end = RAM1_GPA + RAM1_SIZE;
 }
 
 /* [p, p + len) inside one buffer of c with the given direction (and that buffer not empty). */
@@ -281,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < HEADER_SIZE)
 		return 0;
-	setup_memory(&mem, data + HEADER_SIZE, size - HEADER_SIZE);
+	fuzz_ring_memory(&mem, data + HEADER_SIZE, size - HEADER_SIZE);
 	d = disk;
 	d.readonly = data[3] & 1; /* the same file, refused writes (flock forbids a 2nd open) */
 	if (virtq_init(&q, &mem, le16_at(data), le32_at(data + 4), le32_at(data + 8),

@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the libFuzzer targets in this directory: a reader that takes typed values
  * off the front of the input (zeros once it runs dry, so every input is a valid program), a
- * property check that traps, and a fake interrupt line that records what a device drives.
+ * property check that traps, a fake interrupt line that records what a device drives, and
+ * fake guest RAM for the virtqueue targets.
  */
 #ifndef KVMBOX_TESTS_FUZZ_UTIL_H
 #define KVMBOX_TESTS_FUZZ_UTIL_H
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "irq.h"
+#include "memory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -157,6 +159,53 @@ static inline void fuzz_irq_init(struct fuzz_irq *irq, uint32_t gsi, bool change
 	    .line = {.set_level = fuzz_irq_set_level, .ctx = irq, .gsi = gsi},
 	    .changes_only = changes_only,
 	};
+}
+
+/* Little-endian loads from fuzz input. */
+static inline uint16_t le16_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)le16_at(p) | (uint32_t)le16_at(p + 2) << 16;
+}
+
+/*
+ * Fake guest RAM for the ring targets: 64 KiB at 0 and 4 KiB at 1 MiB (two regions, so a
+ * buffer can run off the end of one), filled from img (zeroes after it). Allocated once.
+ */
+#define FUZZ_RAM0_GPA  0x0ULL
+#define FUZZ_RAM0_SIZE 0x10000ULL
+#define FUZZ_RAM1_GPA  0x100000ULL
+#define FUZZ_RAM1_SIZE 0x1000ULL
+
+static inline void fuzz_ring_memory(struct guest_memory *mem, const uint8_t *img, size_t len)
+{
+	static uint8_t *ram0, *ram1;
+	size_t n0 = len < FUZZ_RAM0_SIZE ? len : FUZZ_RAM0_SIZE;
+	size_t n1 = len - n0 < FUZZ_RAM1_SIZE ? len - n0 : FUZZ_RAM1_SIZE;
+
+	if (!ram0) {
+		ram0 = malloc(FUZZ_RAM0_SIZE);
+		ram1 = malloc(FUZZ_RAM1_SIZE);
+		if (!ram0 || !ram1)
+			abort();
+	}
+	memset(ram0, 0, FUZZ_RAM0_SIZE);
+	memset(ram1, 0, FUZZ_RAM1_SIZE);
+	memcpy(ram0, img, n0);
+	memcpy(ram1, img + n0, n1);
+	memset(mem, 0, sizeof(*mem));
+	mem->base = ram0;
+	mem->size = FUZZ_RAM0_SIZE + FUZZ_RAM1_SIZE;
+	mem->nregions = 2;
+	mem->regions[0] =
+	    (struct mem_region){.gpa = FUZZ_RAM0_GPA, .size = FUZZ_RAM0_SIZE, .host = ram0};
+	mem->regions[1] =
+	    (struct mem_region){.gpa = FUZZ_RAM1_GPA, .size = FUZZ_RAM1_SIZE, .host = ram1};
+	mem->low_end = FUZZ_RAM1_GPA + FUZZ_RAM1_SIZE;
 }
 
 #endif

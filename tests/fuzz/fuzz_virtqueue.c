@@ -19,55 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "log.h"
 #include "memory.h"
 #include "virtio/virtqueue.h"
 
 #define HEADER_SIZE 20
-#define RAM0_GPA    0x0ULL
-#define RAM0_SIZE   0x10000ULL
-#define RAM1_GPA    0x100000ULL
-#define RAM1_SIZE   0x1000ULL
 #define MAX_POPS    64
 
-static uint8_t *ram0, *ram1;
 static struct virtq_chain chain;
-
-static uint16_t le16_at(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-	return (uint32_t)le16_at(p) | (uint32_t)le16_at(p + 2) << 16;
-}
-
-static void setup_memory(struct guest_memory *mem, const uint8_t *image, size_t len)
-{
-	size_t n0 = len < RAM0_SIZE ? len : RAM0_SIZE;
-	size_t n1 = len - n0 < RAM1_SIZE ? len - n0 : RAM1_SIZE;
-
-	if (!ram0) {
-		ram0 = malloc(RAM0_SIZE);
-		ram1 = malloc(RAM1_SIZE);
-		if (!ram0 || !ram1)
-			abort();
-		log_set_level(LOG_ERROR); /* hostile rings trip warnings by design */
-	}
-	memset(ram0, 0, RAM0_SIZE);
-	memset(ram1, 0, RAM1_SIZE);
-	memcpy(ram0, image, n0);
-	memcpy(ram1, image + n0, n1);
-
-	memset(mem, 0, sizeof(*mem));
-	mem->base = ram0;
-	mem->size = RAM0_SIZE + RAM1_SIZE;
-	mem->nregions = 2;
-	mem->regions[0] = (struct mem_region){.gpa = RAM0_GPA, .size = RAM0_SIZE, .host = ram0};
-	mem->regions[1] = (struct mem_region){.gpa = RAM1_GPA, .size = RAM1_SIZE, .host = ram1};
-	mem->low_end = RAM1_GPA + RAM1_SIZE;
-}
 
 /* What virtq_pop promises about a chain it returns. */
 static void check_chain(const struct guest_memory *mem, const struct virtq *q,
@@ -114,6 +74,12 @@ static uint32_t use_chain(const struct virtq_chain *c)
 	return (uint32_t)n + c->in_len / 3;
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	log_set_level(LOG_ERROR); /* hostile rings trip warnings by design */
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct guest_memory mem;
@@ -124,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	features = data[2];
 	ops = data[3];
-	setup_memory(&mem, data + HEADER_SIZE, size - HEADER_SIZE);
+	fuzz_ring_memory(&mem, data + HEADER_SIZE, size - HEADER_SIZE);
 	if (virtq_init(&q, &mem, le16_at(data), le32_at(data + 4), le32_at(data + 8),
 		       le32_at(data + 12), features & 1, features & 2) < 0)
 		return 0;
