@@ -7,8 +7,10 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
           -D_GNU_SOURCE -DKVMBOX_VERSION='"$(VERSION)"' -Isrc -pthread -MMD -MP
 LDFLAGS += -pthread
+LDLIBS += -lseccomp
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+	  -DKVMBOX_SANITIZE
 LDFLAGS += -fsanitize=address,undefined
 override BUILD := $(BUILD)/sanitize
 endif
@@ -48,7 +50,7 @@ all: kvmbox
 kvmbox: $(BUILD)/kvmbox
 
 $(BUILD)/kvmbox: $(LIB_OBJS) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,7 +58,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LDFLAGS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 deps:
 	@scripts/install-deps.sh

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	# building kvmbox and its unit tests
-	gcc make libc6-dev libcmocka-dev clang-format
+	gcc make libc6-dev libcmocka-dev libseccomp-dev clang-format
 	# building the default guest kernel (guest/build-kernel.sh) and initramfs
 	linux-source-6.1 bc bison flex libelf-dev libssl-dev lz4 xz-utils cpio gzip
 	# end-to-end tests

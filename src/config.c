@@ -21,6 +21,12 @@ void config_defaults(struct vm_config *cfg)
 	cfg->on_reboot = ON_REBOOT_RESTART;
 	cfg->acpi = true;
 	cfg->kvm_path = "/dev/kvm";
+#ifdef KVMBOX_SANITIZE
+	/* The sanitizers' runtimes need calls the allow-lists leave out (LeakSanitizer: ptrace). */
+	cfg->sandbox = false;
+#else
+	cfg->sandbox = true;
+#endif
 }
 
 void config_print_run_help(void)
@@ -55,6 +61,8 @@ void config_print_run_help(void)
 	    "                         of --kernel (mapped read-only below 4 GiB)\n"
 	    "  --debug-exit           exit port 0xf4: a guest write of v exits with (v<<1)|1\n"
 	    "  --test-device          MMIO/PIO test device for test guests (0xfe000000, 0xe0)\n"
+	    "  --sandbox on|off       seccomp allow-lists for every thread once the VM is\n"
+	    "                         built (default on; off is for debugging)\n"
 	    "  -v, --verbose          more log output (repeat for debug)\n"
 	    "  -h, --help             this help\n"
 	    "\n"
@@ -62,7 +70,8 @@ void config_print_run_help(void)
 	    "helps.\n"
 	    "Exit status: 0 guest powered off (or rebooted with --on-reboot exit),\n"
 	    "             1 bad usage or host error, 2 guest crashed,\n"
-	    "             (v<<1)|1 when a guest writes v to the --debug-exit port.\n",
+	    "             (v<<1)|1 when a guest writes v to the --debug-exit port,\n"
+	    "             159 (128 + SIGSYS) a thread broke the sandbox.\n",
 	    CONFIG_MAX_CPUS);
 }
 
@@ -327,6 +336,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_CONSOLE,
+	OPT_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -350,6 +360,7 @@ static const struct option run_options[] = {
     {"net", required_argument, NULL, OPT_NET},
     {"rng", no_argument, NULL, OPT_RNG},
     {"console", required_argument, NULL, OPT_CONSOLE},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -475,6 +486,14 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				cfg->console = CONSOLE_VIRTIO;
 			else
 				r = log_errorx("--console %s: use serial or virtio", optarg);
+			break;
+		case OPT_SANDBOX:
+			if (!strcmp(optarg, "on"))
+				cfg->sandbox = true;
+			else if (!strcmp(optarg, "off"))
+				cfg->sandbox = false;
+			else
+				r = log_errorx("--sandbox %s: use on or off", optarg);
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -46,9 +46,6 @@ struct vm_config {
 	uint32_t cpus;
 	struct cpu_feature_change features[CONFIG_MAX_CPU_FEATURES];
 	int nfeatures;
-#define CONFIG_MAX_DISKS       8
-#define CONFIG_MAX_NICS	       4
-#define CONFIG_DISK_SERIAL_LEN 20 /* VIRTIO_BLK_ID_BYTES */
 
 	enum serial_mode serial;
 	const char *serial_path;
@@ -63,6 +60,7 @@ struct vm_config {
 	int nnets;
 	bool rng;		   /* virtio-rng */
 	enum console_mode console; /* where stdin goes and the guest's console lives */
+	bool sandbox;		   /* seccomp allow-lists once the VM is built (sandbox.h) */
 	int verbosity;		   /* 0 = warnings, 1 = info (-v), 2 = debug (-vv) */
 	const char *kvm_path;
 };

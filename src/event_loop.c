@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 
 int event_loop_init(struct event_loop *l, const char *name)
 {
@@ -52,6 +53,10 @@ static void *loop_thread(void *arg)
 	struct event_loop *l = arg;
 	struct epoll_event evs[16];
 
+	/* Named from inside: naming another thread opens /proc, which the sandbox forbids. */
+	pthread_setname_np(pthread_self(), l->name);
+	if (sandbox_enter(SANDBOX_IO) < 0)
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(l->epfd, evs, 16, -1);
 		if (n < 0) {
@@ -75,7 +80,6 @@ int event_loop_start(struct event_loop *l)
 
 	if (r)
 		return -r;
-	pthread_setname_np(l->thread, l->name);
 	l->running = true;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "console.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 
 enum exit_status {
@@ -98,6 +99,7 @@ static int run_vm(const struct vm_config *cfg)
 {
 	struct kvm kvm;
 	struct console con;
+	struct backends backends;
 	struct vm vm;
 	int serial_fd, status = EXIT_HOST_ERROR, debug_status;
 	bool serial_created, booted = false;
@@ -105,22 +107,34 @@ static int run_vm(const struct vm_config *cfg)
 	log_set_level(cfg->verbosity >= 2 ? LOG_DEBUG : cfg->verbosity ? LOG_INFO : LOG_WARN);
 	if (kvm_open(&kvm, cfg->kvm_path) < 0)
 		return EXIT_HOST_ERROR;
+	if (backends_open(&backends, cfg) < 0) {
+		kvm_close(&kvm);
+		return EXIT_HOST_ERROR;
+	}
 	serial_fd = open_serial_output(cfg, &serial_created);
 	if (serial_fd < -1) {
+		backends_close(&backends);
 		kvm_close(&kvm);
 		return EXIT_HOST_ERROR;
 	}
 	vcpu_signals_init();
 	if (console_init(&con, cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1) < 0)
 		goto out;
+	if (cfg->sandbox && sandbox_prepare(console_restore) < 0)
+		goto out;
 	for (;;) {
 		enum vm_stop_reason reason;
-		if (vm_create(&vm, cfg, &kvm, serial_fd) < 0 || vm_start(&vm) < 0) {
+		if (vm_create(&vm, cfg, &kvm, &backends, serial_fd) < 0 || vm_start(&vm) < 0) {
 			vm_destroy(&vm);
 			break;
 		}
 		if (!booted && cfg->serial == SERIAL_FILE && ftruncate(serial_fd, 0) < 0)
 			log_warn("--serial file:%s: truncating", cfg->serial_path);
+		/* Set up once: from here on the main thread keeps to its allow-list too. */
+		if (!booted && sandbox_enter(SANDBOX_MAIN) < 0) {
+			vm_destroy(&vm);
+			break;
+		}
 		booted = true;
 		console_run(&con, &vm);
 		reason = vm_join(&vm);
@@ -149,6 +163,7 @@ out:
 		close(serial_fd);
 	if (serial_created && !booted)
 		unlink(cfg->serial_path);
+	backends_close(&backends);
 	kvm_close(&kvm);
 	return status;
 }

@@ -12,6 +12,7 @@
 #include "arch/x86/entry.h"
 #include "arch/x86/insn_fixup.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vm.h"
 
 #define SIG_VCPU_KICK SIGUSR1
@@ -325,6 +326,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (sandbox_enter(SANDBOX_VCPU) < 0) {
+		vm_request_stop(v->vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	if (v->id == 0)
 		log_info("vCPU 0 enters KVM_RUN %.2f ms after start", log_elapsed_ms());
 	while (!vm_stopping(v->vm)) {

@@ -116,12 +116,14 @@ static int vm_create_pci(struct vm *vm, int console_out_fd)
 			 &vm->pci, "pci-mmio") < 0)
 		return log_errorx("cannot register the PCI windows");
 	for (int i = 0; i < cfg->ndisks; i++) {
-		vm->blks[i] = virtio_blk_create(&cfg->disks[i], cfg->cpus, &vm->mem, &vm->router);
+		vm->blks[i] = virtio_blk_create(&cfg->disks[i], &vm->backends->disks[i], cfg->cpus,
+						&vm->mem, &vm->router);
 		if (!vm->blks[i] || vm_add_virtio(vm, virtio_blk_dev(vm->blks[i])) < 0)
 			return -1;
 	}
 	for (int i = 0; i < cfg->nnets; i++) {
-		vm->nets[i] = virtio_net_create(&cfg->nets[i], i, &vm->mem, &vm->router);
+		vm->nets[i] = virtio_net_create(&cfg->nets[i], vm->backends->taps[i], i, &vm->mem,
+						&vm->router);
 		if (!vm->nets[i] || vm_add_virtio(vm, virtio_net_dev(vm->nets[i])) < 0)
 			return -1;
 	}
@@ -220,7 +222,8 @@ static int vm_build_firmware_tables(struct vm *vm, uint64_t *rsdp)
 }
 
 /* The order matters: memory before the boot loader, irqchip before vCPUs and devices. */
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int serial_out_fd)
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm,
+	      struct backends *backends, int serial_out_fd)
 {
 	struct boot_request req = {
 	    .kernel_path = cfg->kernel,
@@ -232,6 +235,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int s
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm = kvm;
+	vm->backends = backends;
 	vm->stop_fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpuid.h"
+#include "backends/backends.h"
 #include "boot/boot.h"
 #include "bus.h"
 #include "config.h"
@@ -46,6 +47,7 @@ struct virtio_console;
 struct vm {
 	const struct vm_config *cfg;
 	struct kvm *kvm;
+	struct backends *backends; /* disks and taps, owned by the caller */
 	struct guest_memory mem;
 	struct bus pio;
 	struct bus mmio;
@@ -78,8 +80,12 @@ struct vm {
 	int exit_status; /* for VM_STOP_DEBUG_EXIT */
 };
 
-/* Builds the VM; serial_out_fd receives the UART's output (-1 discards it). */
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm, int serial_out_fd);
+/*
+ * Builds the VM on the open backends (cfg's disks and taps, see backends/backends.h);
+ * serial_out_fd receives the UART's output (-1 discards it).
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm,
+	      struct backends *backends, int serial_out_fd);
 int vm_start(struct vm *vm);
 /* Records why the VM stops (first caller wins) and kicks every vCPU out of KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);

@@ -14,7 +14,8 @@
 
 #include "log.h"
 
-#define DIRECT_ALIGN 4096 /* safe for every logical block size */
+#define DIRECT_ALIGN	  4096 /* safe for every logical block size */
+#define DIRECT_BOUNCE_MAX (1024 * 1024)
 
 int disk_open(struct disk *d, const char *path, bool readonly, bool direct)
 {
@@ -90,15 +91,24 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
-/* Copies between a flat buffer and an iovec (to_iov: buf -> iov). */
-static void iov_copy(const struct iovec *iov, int n, uint8_t *buf, bool to_iov)
+/* Copies len bytes between buf and the iovec's bytes from skip on (to_iov: buf -> iov). */
+static void iov_copy(const struct iovec *iov, int n, size_t skip, uint8_t *buf, size_t len,
+		     bool to_iov)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && len; i++) {
+		size_t step;
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		step = iov[i].iov_len - skip < len ? iov[i].iov_len - skip : len;
 		if (to_iov)
-			memcpy(iov[i].iov_base, buf, iov[i].iov_len);
+			memcpy((uint8_t *)iov[i].iov_base + skip, buf, step);
 		else
-			memcpy(buf, iov[i].iov_base, iov[i].iov_len);
-		buf += iov[i].iov_len;
+			memcpy(buf, (uint8_t *)iov[i].iov_base + skip, step);
+		buf += step;
+		len -= step;
+		skip = 0;
 	}
 }
 
@@ -145,22 +155,31 @@ static int transfer(struct disk *d, const struct iovec *iov_in, int iovcnt, uint
 		}
 	}
 	return 0;
-bounce : {
-	void *buf;
-	int r = 0;
-	if (posix_memalign(&buf, DIRECT_ALIGN, total ? total : 1))
-		return -ENOMEM;
-	struct iovec one = {.iov_base = buf, .iov_len = total};
-	struct disk plain = *d;
-	plain.direct = false; /* the bounce buffer is aligned: no second bounce */
-	if (write)
-		iov_copy(iov_in, iovcnt, buf, false);
-	r = transfer(&plain, &one, 1, off, write);
-	if (!r && !write)
-		iov_copy(iov_in, iovcnt, buf, true);
-	free(buf);
-	return r;
-}
+bounce:
+	/*
+	 * In chunks: the request's size is the guest's choice (up to 4 GiB, descriptors may
+	 * repeat), and host memory per request must not be.
+	 */
+	{
+		struct disk plain = *d;
+		uint8_t *buf;
+		int r = 0;
+		if (posix_memalign((void **)&buf, DIRECT_ALIGN, DIRECT_BOUNCE_MAX))
+			return -ENOMEM;
+		plain.direct = false; /* the bounce buffer is aligned: no second bounce */
+		for (size_t at = 0; at < total && r == 0; at += DIRECT_BOUNCE_MAX) {
+			size_t len =
+			    total - at < DIRECT_BOUNCE_MAX ? total - at : DIRECT_BOUNCE_MAX;
+			struct iovec one = {.iov_base = buf, .iov_len = len};
+			if (write)
+				iov_copy(iov_in, iovcnt, at, buf, len, false);
+			r = transfer(&plain, &one, 1, off + at, write);
+			if (r == 0 && !write)
+				iov_copy(iov_in, iovcnt, at, buf, len, true);
+		}
+		free(buf);
+		return r;
+	}
 }
 
 int disk_preadv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off)

@@ -1,12 +1,16 @@
 #include "devices/test_device.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#define REG_COUNT	0x800
-#define REG_LAST_LEN	0x808
-#define REG_LAST_OFFSET 0x810
-#define REG_LAST_VALUE	0x818
-#define PORT_FIFO	8
+#define REG_COUNT	   0x800
+#define REG_LAST_LEN	   0x808
+#define REG_LAST_OFFSET	   0x810
+#define REG_LAST_VALUE	   0x818
+#define PORT_FIFO	   8
+#define PORT_SANDBOX_PROBE 9
 
 void test_device_init(struct test_device *t)
 {
@@ -86,6 +90,19 @@ static void fifo_io(struct test_device *t, uint8_t *data, uint32_t len, bool is_
 	}
 }
 
+static void sandbox_probe(struct test_device *t, uint8_t *data, uint32_t len, bool is_write)
+{
+	if (is_write) {
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		t->probe_result = fd < 0 ? (uint8_t)errno : 0;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		memset(data, 0, len);
+		data[0] = t->probe_result;
+	}
+}
+
 void test_device_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct test_device *t = opaque;
@@ -93,6 +110,8 @@ void test_device_pio(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 	pthread_mutex_lock(&t->lock);
 	if (offset == PORT_FIFO) {
 		fifo_io(t, data, len, is_write);
+	} else if (offset == PORT_SANDBOX_PROBE) {
+		sandbox_probe(t, data, len, is_write);
 	} else if (offset + len <= sizeof(t->port_scratch)) {
 		if (is_write)
 			memcpy(t->port_scratch + offset, data, len);

@@ -12,6 +12,10 @@
  *   +0..+7       scratch, like the MMIO scratch
  *   +8           FIFO of 4096 bytes: out/outs append, in/ins take (empty reads 0xff);
  *                lets a guest check the order of rep outs/ins data
+ *   +9           sandbox probe: a write makes this vCPU thread call socket(), which no
+ *                kvmbox thread needs once the VM runs, so the sandbox stops kvmbox
+ *                (sandbox.h). A read returns 0 if the call succeeded (no sandbox), else
+ *                its errno. It proves, from a guest exit, that the filter is in force.
  */
 #ifndef KVMBOX_DEVICES_TEST_DEVICE_H
 #define KVMBOX_DEVICES_TEST_DEVICE_H
@@ -23,7 +27,7 @@
 #define TEST_DEVICE_MMIO_BASE 0xfe000000ULL
 #define TEST_DEVICE_MMIO_LEN  0x1000
 #define TEST_DEVICE_PORT_BASE 0xe0
-#define TEST_DEVICE_PORT_LEN  9
+#define TEST_DEVICE_PORT_LEN  10
 #define TEST_DEVICE_FIFO_SIZE 4096
 
 struct test_device {
@@ -33,6 +37,7 @@ struct test_device {
 	uint8_t fifo[TEST_DEVICE_FIFO_SIZE];
 	uint32_t fifo_head, fifo_len;
 	uint64_t count, last_len, last_offset, last_value;
+	uint8_t probe_result;
 };
 
 void test_device_init(struct test_device *t);

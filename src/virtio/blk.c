@@ -23,7 +23,7 @@ struct blk_queue {
 
 struct virtio_blk {
 	struct virtio_dev vdev;
-	struct disk disk;
+	struct disk *disk; /* opened once per run (backends.c): it outlives reboots */
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	char name[32];
 	uint16_t nqueues;
@@ -179,7 +179,7 @@ static uint32_t blk_handle(void *opaque, struct virtq_chain *c)
 		log_once(log_warnx, "%s: request without header or status byte", b->name);
 		return 0;
 	}
-	*r->status = blk_request_execute(&b->disk, b->serial, r, c);
+	*r->status = blk_request_execute(b->disk, b->serial, r, c);
 	return 1 + (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID
 			? (uint32_t)r->data_len
 			: 0);
@@ -206,16 +206,16 @@ static void blk_config_io(struct virtio_dev *v, uint64_t off, uint8_t *data, uin
 
 	if (is_write)
 		return; /* writeback toggling (CONFIG_WCE) is not offered: read-only */
-	put(cfg, 0, b->disk.size / VIRTIO_BLK_SECTOR, 8); /* capacity */
-	put(cfg, 12, BLK_QUEUE_SIZE - 2, 4);		  /* seg_max */
-	put(cfg, 20, VIRTIO_BLK_SECTOR, 4);		  /* blk_size */
-	put(cfg, 34, b->nqueues, 2);			  /* num_queues */
-	put(cfg, 36, UINT32_MAX / VIRTIO_BLK_SECTOR, 4);  /* max_discard_sectors */
-	put(cfg, 40, VIRTIO_BLK_MAX_SEGMENTS, 4);	  /* max_discard_seg */
-	put(cfg, 44, 1, 4);				  /* discard_sector_alignment */
-	put(cfg, 48, UINT32_MAX / VIRTIO_BLK_SECTOR, 4);  /* max_write_zeroes_sectors */
-	put(cfg, 52, VIRTIO_BLK_MAX_SEGMENTS, 4);	  /* max_write_zeroes_seg */
-	cfg[56] = 1;					  /* write_zeroes_may_unmap */
+	put(cfg, 0, b->disk->size / VIRTIO_BLK_SECTOR, 8); /* capacity */
+	put(cfg, 12, BLK_QUEUE_SIZE - 2, 4);		   /* seg_max */
+	put(cfg, 20, VIRTIO_BLK_SECTOR, 4);		   /* blk_size */
+	put(cfg, 34, b->nqueues, 2);			   /* num_queues */
+	put(cfg, 36, UINT32_MAX / VIRTIO_BLK_SECTOR, 4);   /* max_discard_sectors */
+	put(cfg, 40, VIRTIO_BLK_MAX_SEGMENTS, 4);	   /* max_discard_seg */
+	put(cfg, 44, 1, 4);				   /* discard_sector_alignment */
+	put(cfg, 48, UINT32_MAX / VIRTIO_BLK_SECTOR, 4);   /* max_write_zeroes_sectors */
+	put(cfg, 52, VIRTIO_BLK_MAX_SEGMENTS, 4);	   /* max_write_zeroes_seg */
+	cfg[56] = 1;					   /* write_zeroes_may_unmap */
 	virtio_config_read(cfg, sizeof(cfg), off, data, len);
 }
 
@@ -248,8 +248,9 @@ static const struct virtio_dev_ops blk_ops = {
     .stop = blk_stop,
 };
 
-struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, uint32_t vcpus,
-				     struct guest_memory *mem, struct irq_router *router)
+struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, struct disk *disk,
+				     uint32_t vcpus, struct guest_memory *mem,
+				     struct irq_router *router)
 {
 	static int count;
 	struct virtio_blk *b = calloc(1, sizeof(*b));
@@ -261,10 +262,7 @@ struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, uint32_t vcp
 		log_errorx("out of memory creating virtio-blk");
 		return NULL;
 	}
-	if (disk_open(&b->disk, cfg->path, cfg->readonly, cfg->direct) < 0) {
-		free(b);
-		return NULL;
-	}
+	b->disk = disk;
 	snprintf(b->name, sizeof(b->name), "virtio-blk%d", count++);
 	memcpy(b->serial, cfg->serial,
 	       sizeof(cfg->serial) < sizeof(b->serial) ? sizeof(cfg->serial) : sizeof(b->serial));
@@ -280,7 +278,8 @@ struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, uint32_t vcp
 	b->queues = calloc(b->nqueues, sizeof(*b->queues));
 	if (!b->queues) {
 		log_errorx("out of memory creating %s", b->name);
-		goto fail_disk;
+		free(b);
+		return NULL;
 	}
 	err = virtio_pci_init(&b->vdev, b->name, VIRTIO_ID_BLOCK, &blk_ops, b, features, b->nqueues,
 			      BLK_QUEUE_SIZE, mem, router);
@@ -308,8 +307,6 @@ struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, uint32_t vcp
 	return b;
 fail_queues:
 	free(b->queues);
-fail_disk:
-	disk_close(&b->disk);
 	free(b);
 	return NULL;
 }
@@ -327,6 +324,5 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	for (uint16_t i = 0; i < b->nqueues; i++)
 		event_loop_destroy(&b->queues[i].loop);
 	free(b->queues);
-	disk_close(&b->disk);
 	free(b);
 }

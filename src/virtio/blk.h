@@ -68,9 +68,10 @@ uint8_t blk_request_execute(struct disk *d, const char *serial, const struct blk
 
 struct virtio_blk;
 
-/* Opens the image (one line on stderr and NULL on failure). */
-struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, uint32_t vcpus,
-				     struct guest_memory *mem, struct irq_router *router);
+/* A device on an open image, which it borrows (NULL after one line on stderr on failure). */
+struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, struct disk *disk,
+				     uint32_t vcpus, struct guest_memory *mem,
+				     struct irq_router *router);
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 void virtio_blk_destroy(struct virtio_blk *b);
 

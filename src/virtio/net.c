@@ -23,7 +23,7 @@ struct virtio_net {
 	struct virtio_dev vdev;
 	char name[32];
 	uint8_t mac[6];
-	int tap;
+	int tap; /* opened once per run (backends.c): the tap outlives reboots */
 	struct event_loop loop;
 	struct event_source tap_src, rx_kick, tx_kick;
 	bool tap_polled; /* false while the guest has no receive buffers */
@@ -35,43 +35,53 @@ struct virtio_net {
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
-/* Copies the pending packet into receive buffers. false: not enough buffers (yet). */
-static bool rx_deliver(struct virtio_net *n)
+enum net_rx_result net_rx_packet(struct virtq *q, bool mrg_rxbuf, const uint8_t *pkt, size_t len,
+				 struct virtq_chain *first, struct virtq_chain *chain)
 {
-	struct virtq *q = &n->vdev.queues[NET_RXQ].vq;
 	size_t off = 0;
 	uint16_t used = 0;
 
-	while (off < n->pending_len) {
-		struct virtq_chain *c = used ? &n->chain : &n->first;
+	while (off < len) {
+		struct virtq_chain *c = used ? chain : first;
 		int r = virtq_pop(q, c);
-		if (r < 0) {
-			virtio_dev_needs_reset(&n->vdev);
-			n->pending_len = 0; /* dropped */
-			return true;
-		}
-		if (r == 0 || (used && !n->mrg_rxbuf) || used == UINT16_MAX) {
+		if (r < 0)
+			return NET_RX_BROKEN;
+		if (r == 0 || used == UINT16_MAX) {
 			if (r == 1)
 				used++;
 			virtq_unpop(q, used);
-			return false;
+			return NET_RX_NO_BUFFERS;
 		}
-		size_t w = virtq_chain_write(c, 0, n->pending + off, n->pending_len - off);
+		size_t w = virtq_chain_write(c, 0, pkt + off, len - off);
+		if (w == 0 && c->in_len == 0) {
+			virtq_unpop(q, used + 1);
+			return NET_RX_BROKEN; /* a receive buffer nobody can fill */
+		}
 		virtq_fill(q, c, (uint32_t)w, used);
 		used++;
 		off += w;
-		if (!n->mrg_rxbuf)
+		if (!mrg_rxbuf)
 			break; /* one buffer per packet: the rest is cut off */
-		if (w == 0 && c->in_len == 0) {
-			virtio_dev_needs_reset(&n->vdev); /* a receive buffer nobody can fill */
-			virtq_unpop(q, used);
-			n->pending_len = 0;
-			return true;
-		}
 	}
 	uint16_t nb = htole16(used);
-	virtq_chain_write(&n->first, offsetof(struct virtio_net_hdr, num_buffers), &nb, sizeof(nb));
+	virtq_chain_write(first, offsetof(struct virtio_net_hdr, num_buffers), &nb, sizeof(nb));
 	virtq_flush(q, used);
+	return NET_RX_DELIVERED;
+}
+
+/* Copies the pending packet into receive buffers. false: not enough buffers (yet). */
+static bool rx_deliver(struct virtio_net *n)
+{
+	switch (net_rx_packet(&n->vdev.queues[NET_RXQ].vq, n->mrg_rxbuf, n->pending, n->pending_len,
+			      &n->first, &n->chain)) {
+	case NET_RX_NO_BUFFERS:
+		return false;
+	case NET_RX_BROKEN:
+		virtio_dev_needs_reset(&n->vdev);
+		break; /* the packet is dropped */
+	case NET_RX_DELIVERED:
+		break;
+	}
 	n->pending_len = 0;
 	return true;
 }
@@ -97,16 +107,18 @@ static void rx_run(struct virtio_net *n)
 				break; /* EAGAIN: empty */
 			n->pending_len = (size_t)len;
 		}
-		if (!rx_deliver(n)) {
-			/* Wait for the driver's next kick, unless buffers came meanwhile. */
-			if (virtq_enable_notify(&q->vq)) {
-				i--;
-				continue;
-			}
-			set_tap_polling(n, false);
-			break;
+		if (rx_deliver(n)) {
+			set_tap_polling(n, true);
+			continue;
 		}
-		set_tap_polling(n, true);
+		/*
+		 * Not enough buffers: wait for the driver to add more, unless it just did. Each
+		 * retry counts against the batch, so a guest that keeps posting too-small
+		 * buffers cannot hold this thread (and a device reset waiting for it).
+		 */
+		set_tap_polling(n, false);
+		if (!virtq_enable_notify_for_more(&q->vq))
+			break;
 	}
 	virtio_queue_interrupt(q);
 }
@@ -198,7 +210,7 @@ static const struct virtio_dev_ops net_ops = {
     .stop = net_stop,
 };
 
-struct virtio_net *virtio_net_create(const struct net_config *cfg, int index,
+struct virtio_net *virtio_net_create(const struct net_config *cfg, int tap, int index,
 				     struct guest_memory *mem, struct irq_router *router)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
@@ -220,16 +232,11 @@ struct virtio_net *virtio_net_create(const struct net_config *cfg, int index,
 	memcpy(n->mac, cfg->mac_set ? cfg->mac : default_mac, 6);
 	if (!cfg->mac_set)
 		n->mac[5] = (uint8_t)(n->mac[5] + index);
-	n->tap = tap_open(cfg->tap, sizeof(struct virtio_net_hdr));
-	if (n->tap < 0) {
-		free(n);
-		return NULL;
-	}
+	n->tap = tap;
 	err = virtio_pci_init(&n->vdev, n->name, VIRTIO_ID_NET, &net_ops, n, features, 2,
 			      NET_QUEUE_SIZE, mem, router);
 	if (err < 0) {
 		log_errorx("%s: setting up virtio: %s", n->name, strerror(-err));
-		close(n->tap);
 		free(n);
 		return NULL;
 	}
@@ -262,6 +269,5 @@ void virtio_net_destroy(struct virtio_net *n)
 		return;
 	virtio_pci_destroy(&n->vdev);
 	event_loop_destroy(&n->loop);
-	close(n->tap);
 	free(n);
 }

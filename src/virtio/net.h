@@ -36,8 +36,25 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr_v1 layout");
 
 struct virtio_net;
 
-/* Opens the tap (one line on stderr and NULL on failure). index picks the default MAC. */
-struct virtio_net *virtio_net_create(const struct net_config *cfg, int index,
+enum net_rx_result {
+	NET_RX_DELIVERED,  /* in the used ring, num_buffers set, not yet signalled */
+	NET_RX_NO_BUFFERS, /* not enough buffers: all handed back, try after the next kick */
+	NET_RX_BROKEN,	   /* the driver broke the ring or posted a buffer nobody can fill */
+};
+
+/*
+ * Copies one packet (virtio_net_hdr first) into q's receive buffers: one chain, with the
+ * rest cut off, or (mrg_rxbuf) as many chains as it takes, their count in num_buffers.
+ * first and chain are scratch space. The I/O thread's receive step; a fuzz target's too.
+ */
+enum net_rx_result net_rx_packet(struct virtq *q, bool mrg_rxbuf, const uint8_t *pkt, size_t len,
+				 struct virtq_chain *first, struct virtq_chain *chain);
+
+/*
+ * A NIC on an open tap (backends/tap.h), which it borrows: NULL after one line on stderr on
+ * failure. index picks the default MAC.
+ */
+struct virtio_net *virtio_net_create(const struct net_config *cfg, int tap, int index,
 				     struct guest_memory *mem, struct irq_router *router);
 struct virtio_dev *virtio_net_dev(struct virtio_net *n);
 void virtio_net_destroy(struct virtio_net *n);

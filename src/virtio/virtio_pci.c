@@ -133,7 +133,10 @@ void virtio_dev_needs_reset(struct virtio_dev *v)
 	    __atomic_fetch_or(&v->status, VIRTIO_STATUS_DEVICE_NEEDS_RESET, __ATOMIC_SEQ_CST);
 
 	if (!(old & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
-		log_warnx("%s: the driver broke the virtio rules; device needs reset", v->name);
+		/* Once per device: a guest can break and reset it in a loop. */
+		if (!__atomic_exchange_n(&v->warned_needs_reset, true, __ATOMIC_RELAXED))
+			log_warnx("%s: the driver broke the virtio rules; device needs reset",
+				  v->name);
 		virtio_config_changed(v);
 	}
 }
@@ -212,24 +215,29 @@ static void driver_ok(struct virtio_dev *v)
 	v->started = true;
 }
 
-static void write_status(struct virtio_dev *v, uint8_t value)
+static void write_status(struct virtio_dev *v, uint8_t written)
 {
-	uint8_t old = v->status;
+	uint8_t old = __atomic_load_n(&v->status, __ATOMIC_SEQ_CST), value;
 
-	if (value == 0) {
+	if (written == 0) {
 		device_reset(v);
 		return;
 	}
-	/* FEATURES_OK only sticks if the driver accepted a subset of what we offer (3.1.1). */
-	if ((value & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
-	    ((v->driver_features & ~v->host_features) || !virtio_negotiated(v, VIRTIO_F_VERSION_1)))
-		value &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
-	/*
-	 * The driver may only add bits (2.1.2: it must not clear one; clearing DRIVER_OK and
-	 * setting it again would start the device twice); NEEDS_RESET is ours.
-	 */
-	value = (uint8_t)((value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) | old);
-	__atomic_store_n(&v->status, value, __ATOMIC_SEQ_CST);
+	/* A compare-and-swap: an I/O thread may set NEEDS_RESET meanwhile; it must stay. */
+	do {
+		value = written;
+		/* FEATURES_OK only sticks if the driver accepted a subset of what we offer. */
+		if ((value & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+		    ((v->driver_features & ~v->host_features) ||
+		     !virtio_negotiated(v, VIRTIO_F_VERSION_1)))
+			value &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
+		/*
+		 * The driver may only add bits (2.1.2: it must not clear one; clearing DRIVER_OK
+		 * and setting it again would start the device twice); NEEDS_RESET is ours.
+		 */
+		value = (uint8_t)((value & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) | old);
+	} while (!__atomic_compare_exchange_n(&v->status, &old, value, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
 	if ((value & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
 	    (value & VIRTIO_STATUS_FEATURES_OK) && !(value & VIRTIO_STATUS_FAILED))
 		driver_ok(v);
@@ -377,9 +385,9 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 		if (!is_write)
 			memset(data, 0, len);
 	} else if (is_write) {
-		bool was_reset = data[0] == 0 && off == COMMON_STATUS;
 		common_write(v, off, data, len);
-		lower_intx = was_reset;
+		/* Reset, by a write of any width that covers the status byte: nothing pends. */
+		lower_intx = __atomic_load_n(&v->status, __ATOMIC_SEQ_CST) == 0;
 	} else {
 		uint8_t img[VIRTIO_BAR_COMMON_LEN];
 		common_image(v, img);

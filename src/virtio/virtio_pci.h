@@ -80,8 +80,9 @@ struct virtio_dev {
 	uint8_t status, config_generation;
 	uint8_t isr; /* atomic */
 	bool started;
-	uint64_t notify_addr; /* guest address the ioeventfds are registered at, 0 if none */
-	uint8_t pci_cfg_cap;  /* offset of the VIRTIO_PCI_CAP_PCI_CFG window */
+	bool warned_needs_reset; /* the log line, once per device: not cleared by a reset */
+	uint64_t notify_addr;	 /* guest address the ioeventfds are registered at, 0 if none */
+	uint8_t pci_cfg_cap;	 /* offset of the VIRTIO_PCI_CAP_PCI_CFG window */
 	uint16_t nqueues;
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
 };

@@ -61,9 +61,14 @@ static uint16_t avail_idx(const struct virtq *q)
 }
 
 /* Asks the driver to notify once it makes entry last_avail available (EVENT_IDX). */
+static void publish_avail_event_at(struct virtq *q, uint16_t idx)
+{
+	store16(used_field(q, 4 + 8 * (uint32_t)q->size), idx, __ATOMIC_RELAXED);
+}
+
 static void publish_avail_event(struct virtq *q)
 {
-	store16(used_field(q, 4 + 8 * (uint32_t)q->size), q->last_avail, __ATOMIC_RELAXED);
+	publish_avail_event_at(q, q->last_avail);
 }
 
 /* The EVENT_IDX test (2.7.10): did used->idx pass used_event going from old to new? */
@@ -304,6 +309,22 @@ bool virtq_enable_notify(struct virtq *q)
 	/* Pairs with the driver's barrier between its idx update and reading our fields. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return avail_idx(q) != q->last_avail;
+}
+
+bool virtq_enable_notify_for_more(struct virtq *q)
+{
+	uint16_t seen;
+
+	if (!q->enabled || q->broken)
+		return false;
+	q->notify_disabled = false;
+	seen = avail_idx(q);
+	if (q->event_idx)
+		publish_avail_event_at(q, seen);
+	else
+		store16(used_field(q, 0), 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return avail_idx(q) != seen;
 }
 
 /* --- copying across buffers -------------------------------------------------------------- */

@@ -122,6 +122,13 @@ bool virtq_should_notify(struct virtq *q);
  */
 void virtq_disable_notify(struct virtq *q);
 bool virtq_enable_notify(struct virtq *q);
+/*
+ * For a device that took what was available and needs more (a packet larger than the
+ * receive buffers posted so far): asks to be notified when the driver adds buffers beyond
+ * those available now. Returns true if some were added meanwhile. Without this, the chains
+ * it handed back (virtq_unpop) would count as "available" and it would retry forever.
+ */
+bool virtq_enable_notify_for_more(struct virtq *q);
 
 /*
  * Copy from the chain's readable / to its writable buffers as if they were one byte stream,

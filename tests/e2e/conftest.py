@@ -1,4 +1,5 @@
 """End-to-end test fixtures: boot real guests with kvmbox and talk to their console."""
+import hashlib
 import os
 import re
 import subprocess
@@ -25,6 +26,28 @@ def require_kvm():
     """Tests that boot guests fail loudly, never skip, when KVM is missing."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         pytest.fail("/dev/kvm is missing or not accessible: end-to-end tests need KVM")
+
+
+# --- disk images, made and checked on the host ---
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def mkfs_ext4(image, size, tree=None):
+    args = ["mkfs.ext4", "-q", "-F"] + (["-d", str(tree)] if tree else []) + [str(image), size]
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def e2fsck_clean(image):
+    r = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    assert r.returncode == 0, f"e2fsck -fn {image}: {r.returncode}\n{r.stdout}{r.stderr}"
+
+
+def debugfs_cat(image, path):
+    r = subprocess.run(["debugfs", "-R", f"cat {path}", str(image)], capture_output=True,
+                       check=True)
+    return r.stdout
 
 
 class Guest:

@@ -216,3 +216,8 @@ def test_tap_that_cannot_be_created(tiny):
 def test_console_mode_unknown(tiny):
     assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--console", "vga"),
                           "--console vga", "serial or virtio")
+
+
+def test_bad_sandbox_value(tiny):
+    assert_one_clear_line(kvmbox("run", "--kernel", tiny, "--sandbox", "maybe"),
+                          "--sandbox maybe", "on or off")

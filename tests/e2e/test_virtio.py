@@ -14,29 +14,10 @@ import threading
 
 import pytest
 
-from conftest import CPU_FEATURES, GUEST_DIR, Guest, guest_cmdline, require_kvm
+from conftest import (CPU_FEATURES, GUEST_DIR, Guest, debugfs_cat, e2fsck_clean, guest_cmdline,
+                      mkfs_ext4, require_kvm, sha256)
 
 MiB = 1024 * 1024
-
-
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def mkfs_ext4(image, size, tree=None):
-    args = ["mkfs.ext4", "-q", "-F"] + (["-d", str(tree)] if tree else []) + [str(image), size]
-    subprocess.run(args, check=True, capture_output=True)
-
-
-def e2fsck_clean(image):
-    r = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
-    assert r.returncode == 0, f"e2fsck -fn {image}: {r.returncode}\n{r.stdout}{r.stderr}"
-
-
-def debugfs_cat(image, path):
-    r = subprocess.run(["debugfs", "-R", f"cat {path}", str(image)], capture_output=True,
-                       check=True)
-    return r.stdout
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +85,17 @@ def test_hwrng_gives_random_bytes(disk_guest):
     current, data = out.splitlines()
     assert current.startswith("virtio_rng")
     assert len(data) == 128 and data != "0" * 128
+
+
+def test_every_kvmbox_thread_is_sandboxed_with_devices_running(disk_guest):
+    """Main, vCPU and the virtio I/O threads (started by the guest's driver) are filtered."""
+    names = {}
+    for tid in os.listdir(f"/proc/{disk_guest.proc.pid}/task"):
+        status = open(f"/proc/{disk_guest.proc.pid}/task/{tid}/status").read()
+        name = re.search(r"^Name:\t(.*)$", status, re.M).group(1)
+        names.setdefault(name, []).append(re.search(r"^Seccomp:\t(\d)", status, re.M).group(1))
+    assert {"kvmbox", "vcpu0", "vcpu1", "virtio-blk", "virtio-rng"} <= set(names), names
+    assert all(mode == "2" for modes in names.values() for mode in modes), names
 
 
 def test_guest_writes_are_on_the_host_images_after_poweroff(disk_guest, disks):

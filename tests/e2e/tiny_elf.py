@@ -68,3 +68,17 @@ def crash():
 
 def reset_via_i8042():
     return build(serial_print("resetting\n") + i8042_reset() + halt_forever())
+
+
+def sandbox_probe_then_debug_exit():
+    """Asks the test device (--test-device) to make a system call the sandbox forbids, then
+    writes 0x10 | the probe's result (0: the call went through) to the debug-exit port."""
+    probe = out_byte(0xe9, 1)
+    read_result = b"\x66\xba\xe9\x00" + b"\xec"  # mov dx, 0xe9; in al, dx
+    report = b"\x0c\x10" + b"\x66\xba\xf4\x00" + b"\xee"  # or al, 0x10; mov dx, 0xf4; out
+    return build(probe + read_result + report + halt_forever())
+
+
+def halt_with_cpus_waiting():
+    """Prints a line, then halts with interrupts off: kvmbox idles until it is killed."""
+    return build(serial_print("halted\n") + halt_forever())

@@ -28,6 +28,6 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(FUZZ_OUT)/fuzz_%: $(FUZZ_OUT)/obj/tests/fuzz/fuzz_%.o $(LIB)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ -lseccomp
 
 -include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)

@@ -705,6 +705,51 @@ def virtio_pci_seeds():
     }
 
 
+# --- virtio-net receive -------------------------------------------------------------------
+
+F_EVENT_IDX, F_INDIRECT, F_MRG_RXBUF = 1, 2, 4
+
+
+class NetRxRam(BlkRam):
+    """Guest RAM for fuzz_net_rx: BlkRam's queue layout, only writable receive buffers."""
+
+    def __init__(self, features=0, packets=1, length=1514, size=16):
+        super().__init__(size=size, features=features)
+        self.packets, self.length = packets, length
+
+    def buffers(self, *lens):
+        """One chain per entry: a length, or a list of lengths (a chain of several)."""
+        at = self.DATA
+        for entry in lens:
+            bufs = []
+            for n in entry if isinstance(entry, list) else [entry]:
+                bufs.append((at, n, True))
+                at += n
+            self.chain(bufs)
+
+    def seed(self):
+        head = struct.pack("<HBBHHIII", self.size, self.features, self.packets - 1,
+                           self.length - 1, 0, self.DESC, self.AVAIL, self.USED)
+        return head + bytes(self.ram).rstrip(b"\0")
+
+
+def net_rx_seeds():
+    one = NetRxRam(length=60)
+    one.buffers(1526)
+    merged = NetRxRam(features=F_MRG_RXBUF | F_EVENT_IDX, packets=2, length=1000)
+    merged.buffers(400, 400, 400, 400, 400, 400)
+    short = NetRxRam(features=F_MRG_RXBUF, length=3000)  # too few buffers: handed back
+    short.buffers(512, 512)
+    cut = NetRxRam(length=2000)  # no merging: the packet is cut to the one buffer
+    cut.buffers([100, 200])
+    indirect = NetRxRam(features=F_INDIRECT | F_MRG_RXBUF, length=300)
+    indirect.indirect([(indirect.DATA, 200, True), (indirect.DATA + 200, 200, True)])
+    readonly = NetRxRam(features=F_MRG_RXBUF, length=100)
+    readonly.chain([(readonly.DATA, 64, False)])
+    return {"one-buffer": one.seed(), "mergeable": merged.seed(), "too-few": short.seed(),
+            "cut-off": cut.seed(), "indirect": indirect.seed(), "read-only": readonly.seed()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bzimage", help="a real bzImage to cut the bzimage seeds from")
@@ -724,6 +769,7 @@ def main():
     write_corpus("e820_memory", e820_memory_seeds())
     write_corpus("blk", blk_seeds())
     write_corpus("virtio_pci", virtio_pci_seeds())
+    write_corpus("net_rx", net_rx_seeds())
 
 
 if __name__ == "__main__":

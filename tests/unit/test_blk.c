@@ -828,6 +828,58 @@ static void test_blk__direct_io_with_unaligned_buffers(void **state)
 	free(mem);
 }
 
+/* Guest-sized unaligned requests go through a bounded bounce buffer, chunk by chunk. */
+static void test_blk__direct_io_bounces_large_unaligned_requests_in_chunks(void **state)
+{
+	enum { TOTAL = 3 * 1024 * 1024 + 3 * SECTOR, OFF = 5 * SECTOR };
+	size_t split_w[] = {1024 * 1024 + SECTOR, 1536 * 1024,
+			    TOTAL - 1024 * 1024 - SECTOR - 1536 * 1024};
+	size_t split_r[] = {SECTOR, 2 * 1024 * 1024, TOTAL - SECTOR - 2 * 1024 * 1024};
+	uint8_t *pattern = test_pattern_bytes(TOTAL), *mem = malloc(TOTAL + 64), *back;
+	char path[TEST_TEMP_PATH_MAX];
+	struct iovec iov[3];
+	struct disk d;
+	size_t at = 0;
+
+	(void)state;
+	assert_non_null(mem);
+	back = malloc(TOTAL);
+	assert_non_null(back);
+	test_write_temp_file(path, "", 0);
+	assert_int_equal(truncate(path, 8 * 1024 * 1024), 0);
+	if (disk_open(&d, path, false, true) < 0) { /* no O_DIRECT here: nothing to test */
+		unlink(path);
+		free(pattern), free(mem), free(back);
+		skip();
+	}
+	memcpy(mem + 7, pattern, TOTAL); /* misaligned for O_DIRECT */
+	for (int i = 0; i < 3; i++) {
+		iov[i] = (struct iovec){mem + 7 + at, split_w[i]};
+		at += split_w[i];
+	}
+	assert_int_equal(disk_pwritev(&d, iov, 3, OFF), 0);
+	memset(mem, 0, TOTAL + 64);
+	at = 0;
+	for (int i = 0; i < 3; i++) {
+		iov[i] = (struct iovec){mem + 33 + at, split_r[i]};
+		at += split_r[i];
+	}
+	assert_int_equal(disk_preadv(&d, iov, 3, OFF), 0);
+	assert_memory_equal(mem + 33, pattern, TOTAL);
+	disk_close(&d);
+	/* And on the file itself, at the right offset. */
+	{
+		FILE *fp = fopen(path, "rb");
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, OFF, SEEK_SET), 0);
+		assert_int_equal(fread(back, 1, TOTAL, fp), TOTAL);
+		fclose(fp);
+	}
+	assert_memory_equal(back, pattern, TOTAL);
+	unlink(path);
+	free(pattern), free(mem), free(back);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -859,6 +911,7 @@ int main(void)
 	    T(test_blk__disk_open_errors_name_the_image),
 	    T(test_blk__disk_lock_excludes_writers),
 	    T(test_blk__direct_io_with_unaligned_buffers),
+	    T(test_blk__direct_io_bounces_large_unaligned_requests_in_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

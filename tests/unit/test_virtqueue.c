@@ -719,6 +719,30 @@ static void virtqueue__event_idx_empty_pop_rearms_avail_event(void **state)
 	assert_int_equal(avail_event(d), 2); /* "notify me when you write entry 2" */
 }
 
+/* A device that handed chains back (too small for its packet) waits for new ones only. */
+static void virtqueue__enable_notify_for_more_ignores_handed_back_chains(void **state)
+{
+	struct drv *d = *state;
+
+	for (int event_idx = 0; event_idx < 2; event_idx++) {
+		start_queue(d, 16, event_idx, false);
+		add_chain(d, 0, 0, 1, 8);
+		virtq_disable_notify(&d->q);
+		assert_int_equal(pop(d), 1);
+		virtq_unpop(&d->q, 1);
+		/* The old test would say "more arrived" for ever: the chain is available again. */
+		assert_true(virtq_enable_notify(&d->q));
+		assert_false(virtq_enable_notify_for_more(&d->q));
+		if (event_idx)
+			assert_int_equal(avail_event(d), 1); /* "notify me at entry 1", not 0 */
+		else
+			assert_int_equal(get16(d, USED_GPA), 0);
+		add_chain(d, 1, 0, 1, 8);
+		assert_int_equal(pop(d), 1); /* the handed-back chain comes first */
+		assert_int_equal(d->c.head, 0);
+	}
+}
+
 /* --- hostile drivers --------------------------------------------------------------------- */
 
 static void virtqueue__buffer_outside_ram_breaks_queue(void **state)
@@ -1200,6 +1224,7 @@ int main(void)
 	    T(virtqueue__enable_notify_reports_work_that_arrived),
 	    T(virtqueue__event_idx_enable_publishes_avail_event),
 	    T(virtqueue__event_idx_empty_pop_rearms_avail_event),
+	    T(virtqueue__enable_notify_for_more_ignores_handed_back_chains),
 	    T(virtqueue__buffer_outside_ram_breaks_queue),
 	    T(virtqueue__buffer_straddling_ram_end_breaks_queue),
 	    T(virtqueue__buffer_addr_len_overflow_breaks_queue),
