@@ -44,7 +44,8 @@ GUEST_CPU_FEATURES ?= -cx16,-xsave
 # Bare-metal conformance guests (tests/guests/README.md).
 GUESTS_DIR ?= build/guests
 
-.PHONY: all kvmbox deps guest guests run run-disk test unit e2e clean format format-check fuzz fuzz-smoke
+.PHONY: all kvmbox deps guest guests run run-disk test unit e2e clean format format-check fuzz fuzz-smoke \
+	bench bench-smoke
 all: kvmbox
 
 kvmbox: $(BUILD)/kvmbox
@@ -97,6 +98,17 @@ test: deps
 	$(MAKE) format-check
 	$(MAKE) unit
 	$(MAKE) e2e
+ifneq ($(SANITIZE),1)
+	$(MAKE) bench-smoke
+endif
+
+# Benchmarks beside QEMU (bench/README.md): the report goes to bench/results/<date>.*;
+# bench-smoke runs one short iteration of every figure (part of make test).
+bench: deps kvmbox guest guests
+	bench/run.py
+
+bench-smoke: deps kvmbox guest guests
+	bench/run.py --smoke --out $(BUILD)/bench
 
 FORMAT_FILES = $(SRCS) $(shell find src tests/unit tests/fuzz -name '*.h') $(UNIT_SRCS) \
 	$(wildcard tests/guests/*.c tests/guests/lib/*.[ch] tests/fuzz/*.c)

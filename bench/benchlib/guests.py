@@ -1,0 +1,87 @@
+"""The guests and host resources the benchmarks run on (made fresh in a temporary dir)."""
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import tiny_elf  # noqa: E402
+
+MiB = 1 << 20
+
+
+def sh(*cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True,
+                          **kw).stdout
+
+
+def exit_firmware(path):
+    """64 KiB raw firmware (QEMU wants a multiple of 64 KiB): at the reset vector F000:FFF0,
+    mov al, 0; out 0xf4, al (debug-exit: status 1 on both VMMs); hlt."""
+    img = bytearray(64 * 1024)
+    img[0xfff0:0xfff7] = bytes([0xb0, 0x00, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd])
+    path.write_bytes(bytes(img))
+    return path
+
+
+def idle_kernel(path):
+    """A PVH ELF that prints "ready" and halts with interrupts off: an idle guest."""
+    path.write_bytes(tiny_elf.build(tiny_elf.serial_print("ready\n") + tiny_elf.halt_forever()))
+    return path
+
+
+def sparse_disk(path, mib):
+    with open(path, "wb") as f:
+        f.truncate(mib * MiB)
+    return path
+
+
+def random_disk(path, mib):
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(MiB))
+    return path
+
+
+def tools_disk(tmp):
+    """An ext4 image holding a static blkbench (bench/tools/blkbench.c) for the guest."""
+    tools = tmp / "tools"
+    tools.mkdir(exist_ok=True)
+    sh("gcc", "-static", "-O2", "-pthread", "-o", tools / "blkbench",
+       ROOT / "bench" / "tools" / "blkbench.c")
+    image = tmp / "tools.ext4"
+    sh("mkfs.ext4", "-q", "-F", "-d", tools, image, "16M")
+    return image, tools / "blkbench"
+
+
+def host_tsc_khz(tmp):
+    exe = tmp / "tsc_khz"
+    sh("gcc", "-O2", "-o", exe, ROOT / "bench" / "tools" / "tsc_khz.c")
+    return int(sh(exe).strip())
+
+
+def qemu_capable_kernel():
+    """The default guest kernel plus bench/patches/qemu-compare-int3-fwait.patch, which skips
+    the int3 self test and fwait that QEMU cannot complete on nested shadow-paging hosts
+    (kvmbox completes them itself). Both VMMs boot this one; guest/build-kernel.sh caches it."""
+    out = ROOT / "build" / "guest-qemu"
+    env = dict(os.environ,
+               EXTRA_PATCHES=str(ROOT / "bench" / "patches" / "qemu-compare-int3-fwait.patch"))
+    subprocess.run([str(ROOT / "guest" / "build-kernel.sh"), str(out)], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    return out
+
+
+@contextmanager
+def netns(name, taps=()):
+    """A network namespace of our own, optionally with persistent taps made in it."""
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        for t in taps:
+            sh("ip", "-n", name, "tuntap", "add", "dev", t, "mode", "tap", "vnet_hdr")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
