@@ -27,6 +27,10 @@ static int run_confined(const enum sandbox_role *roles, int n, int (*body)(void)
 	ssize_t got;
 	pid_t pid;
 
+#ifdef KVMBOX_SANITIZE
+	/* The sanitizers' runtimes make calls the lists leave out; kvmbox runs them unconfined. */
+	skip();
+#endif
 	assert_int_equal(pipe(pipefd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
