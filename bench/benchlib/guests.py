@@ -45,10 +45,13 @@ def random_disk(path, mib):
     return path
 
 
-def tools_disk(tmp):
-    """An ext4 image holding a static blkbench (bench/tools/blkbench.c) for the guest."""
+def tools_disk(tmp, files=None):
+    """An ext4 image holding a static blkbench (bench/tools/blkbench.c) for the guest, and
+    files ({name: text}) beside it."""
     tools = tmp / "tools"
     tools.mkdir(exist_ok=True)
+    for name, text in (files or {}).items():
+        (tools / name).write_text(text)
     sh("gcc", "-static", "-O2", "-pthread", "-o", tools / "blkbench",
        ROOT / "bench" / "tools" / "blkbench.c")
     image = tmp / "tools.ext4"
