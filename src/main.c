@@ -124,12 +124,17 @@ static int run_vm(const struct vm_config *cfg)
 		goto out;
 	for (;;) {
 		enum vm_stop_reason reason;
-		if (vm_create(&vm, cfg, &kvm, &backends, serial_fd) < 0 || vm_start(&vm) < 0) {
+		if (vm_create(&vm, cfg, &kvm, &backends, serial_fd) < 0) {
 			vm_destroy(&vm);
 			break;
 		}
+		/* Built: now the old log may go, before a vCPU can write the new one. */
 		if (!booted && cfg->serial == SERIAL_FILE && ftruncate(serial_fd, 0) < 0)
 			log_warn("--serial file:%s: truncating", cfg->serial_path);
+		if (vm_start(&vm) < 0) {
+			vm_destroy(&vm);
+			break;
+		}
 		/* Set up once: from here on the main thread keeps to its allow-list too. */
 		if (!booted && sandbox_enter(SANDBOX_MAIN) < 0) {
 			vm_destroy(&vm);
