@@ -294,7 +294,7 @@ def main():
                     + ", ".join(BENCHES))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     cfg = ap.parse_args()
-    cfg.exits, cfg.block_mib, cfg.block_seconds, cfg.net_kib = 50000, 4, 1, 128
+    cfg.exits, cfg.block_mib, cfg.block_seconds, cfg.net_kib = 30000, 2, 1, 128
     cfg.density, cfg.density_runs = 50, 2
     if cfg.smoke:
         cfg.runs = cfg.linux_runs = cfg.density_runs = 1

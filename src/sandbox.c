@@ -30,7 +30,8 @@ struct allow {
 		RDONLY_OPEN,
 		THREAD_CLONE,
 		PRCTL_OPS,
-		SECCOMP_FILTER
+		SECCOMP_FILTER,
+		OWN_PROCESS
 	} rule;
 };
 
@@ -85,7 +86,7 @@ static const struct allow vcpu_list[] = {
     {SCMP_SYS(clone), THREAD_CLONE},	 /* I/O threads at DRIVER_OK; never a process */
     {SCMP_SYS(set_robust_list), ANY},	 /* new threads */
     {SCMP_SYS(rseq), ANY},		 /* new threads */
-    {SCMP_SYS(tgkill), ANY},		 /* kicking the other vCPUs on a stop */
+    {SCMP_SYS(tgkill), OWN_PROCESS},	 /* kicking the other vCPUs on a stop */
     {SCMP_SYS(prctl), PRCTL_OPS},	 /* thread names, no_new_privs for the I/O filter */
     {SCMP_SYS(seccomp), SECCOMP_FILTER}, /* adding the I/O thread's (stricter) filter */
 };
@@ -201,6 +202,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct allow *a)
 	case SECCOMP_FILTER:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER));
+	case OWN_PROCESS: /* signals to our own threads only, never another process */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	}
 	return -EINVAL;
 }

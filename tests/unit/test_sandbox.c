@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "sandbox.h"
@@ -175,6 +176,12 @@ static int start_a_thread(void)
 	return r ? r : thread_round_trip();
 }
 
+static int signal_another_process(void)
+{
+	/* Signal 0 to init: the filter must refuse it before the kernel looks at it. */
+	return syscall(SYS_tgkill, 1, 1, 0) == 0 ? 0 : 29;
+}
+
 static int exec_a_shell(void)
 {
 	char *argv[] = {"/bin/sh", "-c", "true", NULL};
@@ -213,6 +220,7 @@ static void test_sandbox__vcpu_list_starts_threads_but_never_processes(void **st
 	(void)state;
 	expect_allowed(SANDBOX_NR_ROLES, start_a_thread);
 	expect_violation(r, 1, fork_a_process, "clone");
+	expect_violation(r, 1, signal_another_process, "tgkill");
 }
 
 static void test_sandbox__no_list_maps_executable_memory(void **state)
