@@ -171,18 +171,22 @@ static void check_access(struct harness *h, enum dev d, uint64_t off, uint8_t *b
 				   "debug exit %#x gave %d", v32, now->exit_status);
 		break;
 	case TEST_PIO:
-		if (off == 8) { /* the FIFO; the bus lets only 1-byte accesses reach it */
+		if (off == 8) { /* the FIFO: each byte of the access pushes or pops one */
 			struct fifo_model *f = &h->fifo;
-			if (is_write && f->len < TEST_DEVICE_FIFO_SIZE) {
-				f->bytes[(f->head + f->len++) % TEST_DEVICE_FIFO_SIZE] = written[0];
-			} else if (!is_write) {
-				uint8_t want = 0xff;
-				if (f->len) {
-					want = f->bytes[f->head];
-					f->head = (f->head + 1) % TEST_DEVICE_FIFO_SIZE;
-					f->len--;
+			for (uint32_t i = 0; i < width; i++) {
+				if (is_write && f->len < TEST_DEVICE_FIFO_SIZE) {
+					f->bytes[(f->head + f->len++) % TEST_DEVICE_FIFO_SIZE] =
+					    written[i];
+				} else if (!is_write) {
+					uint8_t want = 0xff;
+					if (f->len) {
+						want = f->bytes[f->head];
+						f->head = (f->head + 1) % TEST_DEVICE_FIFO_SIZE;
+						f->len--;
+					}
+					FUZZ_CHECK(buf[i] == want, "FIFO read %#x, want %#x",
+						   buf[i], want);
 				}
-				FUZZ_CHECK(buf[0] == want, "FIFO read %#x, want %#x", buf[0], want);
 			}
 		} else if (is_write && off + width <= sizeof(h->test.port_scratch)) {
 			uint8_t back[8];
