@@ -53,6 +53,12 @@ kvmbox: $(BUILD)/kvmbox
 $(BUILD)/kvmbox: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# main.c prints the version: recompile it whenever `git describe` says something new.
+VERSION_STAMP := $(BUILD)/version.txt
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
+	echo "$(VERSION)" > $(VERSION_STAMP))
+$(MAIN_OBJ): $(VERSION_STAMP)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -7,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import stamped_disk as stamped_disk_images  # noqa: E402
 import tiny_elf  # noqa: E402
 
 MiB = 1 << 20
@@ -38,25 +39,9 @@ def sparse_disk(path, mib):
     return path
 
 
-def random_disk(path, mib):
-    with open(path, "wb") as f:
-        for _ in range(mib):
-            f.write(os.urandom(MiB))
-    return path
-
-
-def tools_disk(tmp, files=None):
-    """An ext4 image holding a static blkbench (bench/tools/blkbench.c) for the guest, and
-    files ({name: text}) beside it."""
-    tools = tmp / "tools"
-    tools.mkdir(exist_ok=True)
-    for name, text in (files or {}).items():
-        (tools / name).write_text(text)
-    sh("gcc", "-static", "-O2", "-pthread", "-o", tools / "blkbench",
-       ROOT / "bench" / "tools" / "blkbench.c")
-    image = tmp / "tools.ext4"
-    sh("mkfs.ext4", "-q", "-F", "-d", tools, image, "16M")
-    return image, tools / "blkbench"
+def stamped_disk(path, mib):
+    """Every 4 KiB block starts with its index (tests/e2e/stamped_disk.py)."""
+    return stamped_disk_images.make(path, mib)
 
 
 def host_tsc_khz(tmp):

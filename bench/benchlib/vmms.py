@@ -59,6 +59,17 @@ def exitbench(vmm, kernel, n, tsc_khz):
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
 
 
+def vblkbench(vmm, kernel, disk, cmdline):
+    """tests/guests/vblkbench.c: a virtio-blk PCI driver in guest ring 3, on one raw disk."""
+    if vmm == "kvmbox":
+        return kvmbox(128, "--kernel", kernel, "--debug-exit", "--disk", f"path={disk}",
+                      "--cmdline", cmdline)
+    return qemu("microvm,pcie=on", 128, "-kernel", kernel, "-append", cmdline,
+                "-drive", f"file={disk},if=none,id=d0,format=raw",
+                "-device", "virtio-blk-pci,drive=d0",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+
+
 def linux(vmm, guest_dir, cmdline, mem_mib=256, disks=(), tap=None):
     """The default guest (vmlinux through PVH, busybox initramfs) with virtio-pci devices."""
     vmlinux, initrd = guest_dir / "vmlinux", ROOT / "build" / "guest" / "initramfs.cpio"
