@@ -30,6 +30,22 @@ def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
+class Phases:
+    """Where a long run's time goes: "boot 35.1 s, dd read 2.0 s, ..." for the log."""
+
+    def __init__(self):
+        self.t = time.monotonic()
+        self.parts = []
+
+    def done(self, name):
+        now = time.monotonic()
+        self.parts.append(f"{name} {now - self.t:.1f} s")
+        self.t = now
+
+    def __str__(self):
+        return ", ".join(self.parts)
+
+
 def alternate(runs, fn):
     """fn(vmm) for kvmbox, QEMU, kvmbox, QEMU ... runs times each."""
     for i in range(runs):
@@ -200,28 +216,36 @@ def bench_linux(cfg, tmp, figs):
         def one(vmm, i):
             argv = vmms.linux(vmm, kernel_dir, cmdline, mem_mib=128, disks=[test], tap=tap)
             g = Guest([], prefix=("ip", "netns", "exec", ns), program=argv)
+            phases = Phases()
             try:
                 boot.add(vmm, g.wait_boot())
+                phases.done("boot")
                 guests.sh("ip", "-n", ns, "addr", "replace", f"{HOST_IP}/24", "dev", tap)
                 guests.sh("ip", "-n", ns, "link", "set", tap, "up")
                 g.run(f"ip addr add {GUEST_IP}/24 dev eth0; ip link set eth0 up")
+                phases.done("network set-up")
                 for op, command in dd_commands.items():
                     out = g.run(f"{command} 2>&1", timeout=900)
                     m = re.search(r"real ([0-9.]+)", out)
                     assert m and f"{cfg.block_mib}+0 records" in out, f"{vmm}: dd: {out}"
                     dd[op].add(vmm, cfg.block_mib * MiB / 1e6 / max(float(m.group(1)), 0.01))
+                    phases.done(f"dd {op}")
                 t, r = tcp_server(ns, 5201, cfg.net_kib * 1024)
                 g.run(f"nc {HOST_IP} 5201 > /dev/null", timeout=900)
                 t.join()
                 h2g.add(vmm, cfg.net_kib * 1024 / r["seconds"] / 1e6)
+                phases.done("tcp h2g")
                 t, r = tcp_server(ns, 5202, 0)
                 g.run(f"head -c {cfg.net_kib * 1024} /dev/zero | nc {HOST_IP} 5202",
                       timeout=900)
                 t.join()
                 assert r["bytes"] == cfg.net_kib * 1024, r
                 g2h.add(vmm, cfg.net_kib * 1024 / r["seconds"] / 1e6)
+                phases.done("tcp g2h")
             finally:  # no poweroff: ~10 s of emulated guest shutdown per run measures nothing
                 g.kill()
+                phases.done("kill")
+                log(f"linux {vmm} run {i + 1}: {phases}")
         alternate(cfg.linux_runs, one)
 
 
