@@ -78,10 +78,8 @@ const char *kvm_missing_cap(const struct kvm *kvm)
 
 int kvm_create_vm(struct kvm *kvm)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 	const char *missing = kvm_missing_cap(kvm);
-	int r;
 
 	if (missing)
 		return log_errorx("/dev/kvm lacks %s, which kvmbox needs; run 'kvmbox check'",
@@ -95,6 +93,14 @@ int kvm_create_vm(struct kvm *kvm)
 	if (kvm_check_extension(kvm, KVM_CAP_SET_IDENTITY_MAP_ADDR) &&
 	    ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
 		return log_error("KVM_SET_IDENTITY_MAP_ADDR");
+	return 0;
+}
+
+int kvm_create_irqchip(struct kvm *kvm)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	int r;
+
 	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return log_error("KVM_CREATE_IRQCHIP");
 	r = irq_routing_init(kvm->vm_fd);

@@ -278,7 +278,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm,
 			return log_error("--firmware %s: mapping it", cfg->firmware);
 		}
 		vm->entry.mode = BOOT_ENTRY_RESET;
-	} else {
+	}
+	if (kvm_create_irqchip(kvm) < 0)
+		return -1;
+	if (!cfg->firmware) {
 		if (vm_build_firmware_tables(vm, &req.rsdp_gpa) < 0)
 			return -1;
 		if (boot_load(&vm->mem, &req, &vm->entry) < 0)

@@ -19,10 +19,17 @@ def sh(*cmd, **kw):
 
 
 def exit_firmware(path):
-    """64 KiB raw firmware (QEMU wants a multiple of 64 KiB): at the reset vector F000:FFF0,
-    mov al, 0; out 0xf4, al (debug-exit: status 1 on both VMMs); hlt."""
+    """64 KiB raw firmware (QEMU wants a multiple of 64 KiB) whose first instructions, at the
+    reset vector F000:FFF0, write "!" to COM1 (the first sign of the guest a VMM's user can
+    see) and 0 to debug-exit (status 1 on both VMMs): mov al, '!'; mov dx, 0x3f8; out dx, al;
+    mov al, 0; out 0xf4, al; hlt (looping). F000:FFF0 holds only a near jump to F000:FF00,
+    where the rest is."""
     img = bytearray(64 * 1024)
-    img[0xfff0:0xfff7] = bytes([0xb0, 0x00, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd])
+    img[0xff00:0xff0c] = bytes([0xb0, 0x21, 0xba, 0xf8, 0x03, 0xee,  # "!" to 0x3f8
+                                0xb0, 0x00, 0xe6, 0xf4,  # debug-exit
+                                0xf4, 0xeb])  # hlt; jmp (offset below)
+    img[0xff0c] = 0xfd  # jmp back to the hlt
+    img[0xfff0:0xfff3] = bytes([0xe9, 0x0d, 0xff])  # jmp near 0xff00 (0xfff3 - 0xf3 = 0xff00)
     path.write_bytes(bytes(img))
     return path
 

@@ -25,12 +25,14 @@ def kvmbox(mem_mib, *args):
     return [str(KVMBOX), "run", "--mem", f"{mem_mib}M", *map(str, args)]
 
 
-def firmware_exit(vmm, image, mem_mib=64):
-    """A raw firmware image that writes the debug-exit port at its first instruction."""
+def firmware_exit(vmm, image, mem_mib=64, serial=False):
+    """A raw firmware image that exits through debug-exit at once (guests.exit_firmware),
+    with its serial output on stdout if serial."""
     if vmm == "kvmbox":
-        return kvmbox(mem_mib, "--firmware", image, "--debug-exit", "--serial", "none")
+        return kvmbox(mem_mib, "--firmware", image, "--debug-exit",
+                      *([] if serial else ["--serial", "none"]))
     return qemu("microvm", mem_mib, "-bios", image, "-device",
-                "isa-debug-exit,iobase=0xf4,iosize=4", serial=False)
+                "isa-debug-exit,iobase=0xf4,iosize=4", serial=serial)
 
 
 def tiny_kernel(vmm, kernel, mem_mib=128, disks=(), taps=()):
