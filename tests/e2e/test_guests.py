@@ -378,4 +378,4 @@ def test_vblkbench_fails_on_blocks_without_their_stamp(tmp_path):
 
 
 def test_vblkbench_fails_without_a_disk():
-    assert_fail(vblkbench(cmdline=["ms=20"]), "a virtio-blk device on PCI bus 0")
+    assert_fail(vblkbench(cmdline=["ms=20"]), "a virtio device of type 2 on PCI bus 0")

@@ -24,60 +24,14 @@
  *          stamped only=check (skip the timed figures)
  */
 #include "guest.h"
+#include "virtio.h"
 
-/* ---- PCI configuration space through ECAM (bus 0) ---- */
-#define PCI_VENDOR	  0x00
-#define PCI_DEVICE	  0x02
-#define PCI_COMMAND	  0x04
-#define PCI_STATUS	  0x06
-#define PCI_BAR0	  0x10
-#define PCI_SUBSYS_ID	  0x2e
-#define PCI_CAP_PTR	  0x34
-#define PCI_CMD_MEM	  (1u << 1)
-#define PCI_CMD_MASTER	  (1u << 2)
-#define PCI_STATUS_CAPS	  (1u << 4)
-#define PCI_CAP_VENDOR	  0x09
-#define VIRTIO_VENDOR	  0x1af4
-#define VIRTIO_BLK_MODERN 0x1042
-#define VIRTIO_BLK_LEGACY 0x1001 /* transitional device: subsystem ID 2 */
-#define DEFAULT_ECAM	  0xe0000000ul
-#define DEFAULT_MMIO32	  0xc0000000ul
-#define MMIO32_WINDOW_END 0xe0000000ul
-
-/* ---- virtio 1.x (spec 4.1.4) ---- */
-#define VIRTIO_CAP_COMMON    1
-#define VIRTIO_CAP_NOTIFY    2
-#define VIRTIO_CAP_DEVICE    4
-#define COMMON_DFSELECT	     0x00
-#define COMMON_DF	     0x04
-#define COMMON_GFSELECT	     0x08
-#define COMMON_GF	     0x0c
-#define COMMON_STATUS	     0x14
-#define COMMON_Q_SELECT	     0x16
-#define COMMON_Q_SIZE	     0x18
-#define COMMON_Q_MSIX	     0x1a
-#define COMMON_Q_ENABLE	     0x1c
-#define COMMON_Q_NOFF	     0x1e
-#define COMMON_Q_DESC	     0x20
-#define COMMON_Q_DRIVER	     0x28
-#define COMMON_Q_DEVICE	     0x30
-#define STATUS_ACK	     1
-#define STATUS_DRIVER	     2
-#define STATUS_DRIVER_OK     4
-#define STATUS_FEATURES_OK   8
-#define F_BLK_RO	     5
-#define F_BLK_FLUSH	     9
-#define F_EVENT_IDX	     29
-#define F_VERSION_1	     32
-#define DESC_F_NEXT	     1
-#define DESC_F_WRITE	     2
-#define AVAIL_F_NO_INTERRUPT 1
-#define USED_F_NO_NOTIFY     1
-#define BLK_T_IN	     0
-#define BLK_T_OUT	     1
-#define BLK_T_FLUSH	     4
-#define BLK_S_OK	     0
-#define NO_VECTOR	     0xffff
+#define F_BLK_RO    5
+#define F_BLK_FLUSH 9
+#define BLK_T_IN    0
+#define BLK_T_OUT   1
+#define BLK_T_FLUSH 4
+#define BLK_S_OK    0
 
 #define QSIZE_MAX 128 /* 3 descriptors a request: up to 42 in flight */
 #define QD_MAX	  (QSIZE_MAX / 3)
@@ -85,245 +39,48 @@
 #define RAND_BS	  4096u
 #define BUF_SIZE  (QD_MAX * RAND_BS > SEQ_BS ? QD_MAX * RAND_BS : SEQ_BS)
 
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
 struct blk_req_header {
 	uint32_t type, reserved;
 	uint64_t sector;
 };
 
-static struct vring_desc desc[QSIZE_MAX] ALIGNED(4096);
-static volatile uint16_t avail[3 + QSIZE_MAX] ALIGNED(4096); /* flags idx ring[] used_event */
-static volatile uint32_t used[1 + 2 * QSIZE_MAX + 1] ALIGNED(4096); /* flags|idx, ring, event */
+static struct virtio_dev dev;
+static struct vq vq ALIGNED(4096);
 static struct blk_req_header headers[QD_MAX];
 static volatile uint8_t statuses[QD_MAX];
 static uint8_t buf[BUF_SIZE] ALIGNED(4096);
 static uint8_t check_buf[RAND_BS] ALIGNED(4096);
+static uint64_t capacity; /* sectors */
+static bool read_only;
 
-/* The device, as ring 0 found and set it up. */
+/* The driver's bookkeeping (touched by ring 3). */
 static struct {
-	uint64_t cfg; /* ECAM address of its configuration space */
-	uint64_t bar[6];
-	uint64_t common, notify, device; /* capability structures */
-	uint64_t features;
-	uint16_t qsize;
-	bool event_idx, read_only;
-	uint64_t capacity; /* sectors */
-} dev;
-
-/* The driver's view of queue 0 (touched by ring 3). */
-static struct {
-	uint16_t avail_idx, used_seen, last_notified;
 	uint64_t requests, errors, bad_data;
 	uint64_t sector[QD_MAX]; /* of the request in each slot */
 	bool stamped;		 /* every 4 KiB block of the disk starts with its index */
 } q;
 
-/* ---- set-up, ring 0 ---- */
-
-static uint64_t ecam_base(void)
-{
-	const struct acpi_header *mcfg = acpi_find_table("MCFG");
-	uint64_t base;
-
-	if (cmdline_u64("ecam", &base))
-		return base;
-	/* MCFG: header, 8 reserved bytes, then {base u64, segment u16, start bus, end bus} */
-	if (mcfg && mcfg->length >= sizeof(*mcfg) + 8 + 16)
-		return *(const uint64_t *)((const uint8_t *)(mcfg + 1) + 8);
-	return DEFAULT_ECAM;
-}
-
-static bool is_virtio_blk(uint64_t cfg)
-{
-	uint16_t device = mmio_read16(cfg + PCI_DEVICE);
-
-	return mmio_read16(cfg + PCI_VENDOR) == VIRTIO_VENDOR &&
-	       (device == VIRTIO_BLK_MODERN ||
-		(device == VIRTIO_BLK_LEGACY && mmio_read16(cfg + PCI_SUBSYS_ID) == 2));
-}
-
-/* Reads each BAR; gives unassigned memory BARs naturally aligned addresses from *next. */
-static bool setup_bars(uint64_t *next)
-{
-	for (int i = 0; i < 6; i++) {
-		uint64_t reg = dev.cfg + PCI_BAR0 + 4 * i;
-		uint32_t lo = mmio_read32(reg);
-		bool is64 = (lo & 7) == 4;
-		uint64_t addr, size;
-
-		if (lo & 1)
-			continue; /* I/O BAR: not used (I/O space stays disabled) */
-		addr = (lo & ~0xful) | (is64 ? (uint64_t)mmio_read32(reg + 4) << 32 : 0);
-		if (!addr) {
-			mmio_write32(reg, ~0u);
-			size = ~(uint64_t)(mmio_read32(reg) & ~0xfu) + 1;
-			size &= 0xffffffffu;
-			if (size && size <= 0x10000000) {
-				addr = (*next + size - 1) & ~(size - 1);
-				if (addr + size > MMIO32_WINDOW_END) {
-					printf("vblkbench: BAR%d (%lu bytes) does not fit the "
-					       "window\n",
-					       i, size);
-					return false;
-				}
-				*next = addr + size;
-			}
-			mmio_write32(reg, (uint32_t)addr | (lo & 0xf));
-			if (is64)
-				mmio_write32(reg + 4, 0);
-		}
-		dev.bar[i] = addr;
-		if (is64)
-			i++;
-	}
-	return true;
-}
-
-/* Walks the vendor capabilities for the common, notify and device structures. */
-static uint32_t find_caps(void)
-{
-	uint32_t notify_mult = 0;
-
-	if (!(mmio_read16(dev.cfg + PCI_STATUS) & PCI_STATUS_CAPS))
-		return 0;
-	for (uint8_t off = mmio_read8(dev.cfg + PCI_CAP_PTR) & ~3, n = 0; off && n < 48;
-	     off = mmio_read8(dev.cfg + off + 1) & ~3, n++) {
-		uint64_t cap = dev.cfg + off;
-		uint8_t type = mmio_read8(cap + 3), bar = mmio_read8(cap + 4);
-		uint64_t addr;
-
-		if (mmio_read8(cap) != PCI_CAP_VENDOR || bar > 5 || !dev.bar[bar])
-			continue;
-		addr = dev.bar[bar] + mmio_read32(cap + 8);
-		if (type == VIRTIO_CAP_COMMON && !dev.common)
-			dev.common = addr;
-		else if (type == VIRTIO_CAP_DEVICE && !dev.device)
-			dev.device = addr;
-		else if (type == VIRTIO_CAP_NOTIFY && !dev.notify) {
-			dev.notify = addr;
-			notify_mult = mmio_read32(cap + 16);
-		}
-	}
-	return notify_mult;
-}
-
-/* 64-bit fields are accessed as two 32-bit halves (virtio 1.2, 4.1.3.1). */
-static void write64_halves(uint64_t addr, uint64_t v)
-{
-	mmio_write32(addr, (uint32_t)v);
-	mmio_write32(addr + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t device_features(void)
-{
-	mmio_write32(dev.common + COMMON_DFSELECT, 0);
-	uint64_t lo = mmio_read32(dev.common + COMMON_DF);
-	mmio_write32(dev.common + COMMON_DFSELECT, 1);
-	return lo | (uint64_t)mmio_read32(dev.common + COMMON_DF) << 32;
-}
-
-/* Status handshake, features (VERSION_1, and EVENT_IDX and FLUSH when offered, as Linux
- * does: without FLUSH a device may write through), queue 0. */
-static bool setup_virtio(uint32_t notify_mult)
-{
-	uint64_t st = dev.common + COMMON_STATUS, offered, want;
-	uint16_t max;
-
-	mmio_write8(st, 0);
-	if (mmio_read8(st) != 0)
-		return false;
-	mmio_write8(st, STATUS_ACK);
-	mmio_write8(st, STATUS_ACK | STATUS_DRIVER);
-	offered = device_features();
-	if (!(offered & 1ul << F_VERSION_1))
-		return false;
-	want = offered &
-	       (1ul << F_VERSION_1 | 1ul << F_EVENT_IDX | 1ul << F_BLK_FLUSH | 1ul << F_BLK_RO);
-	for (uint32_t half = 0; half < 2; half++) {
-		mmio_write32(dev.common + COMMON_GFSELECT, half);
-		mmio_write32(dev.common + COMMON_GF, (uint32_t)(want >> (32 * half)));
-	}
-	mmio_write8(st, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
-	if (!(mmio_read8(st) & STATUS_FEATURES_OK))
-		return false;
-	dev.features = want;
-	dev.event_idx = want & 1ul << F_EVENT_IDX;
-	dev.read_only = want & 1ul << F_BLK_RO;
-
-	mmio_write16(dev.common + COMMON_Q_SELECT, 0);
-	max = mmio_read16(dev.common + COMMON_Q_SIZE);
-	for (dev.qsize = QSIZE_MAX; dev.qsize > max; dev.qsize /= 2)
-		;
-	if (dev.qsize < 4)
-		return false;
-	mmio_write16(dev.common + COMMON_Q_SIZE, dev.qsize);
-	mmio_write16(dev.common + COMMON_Q_MSIX, NO_VECTOR);
-	write64_halves(dev.common + COMMON_Q_DESC, (uint64_t)desc);
-	write64_halves(dev.common + COMMON_Q_DRIVER, (uint64_t)avail);
-	write64_halves(dev.common + COMMON_Q_DEVICE, (uint64_t)used);
-	/* We poll: no interrupts (used_event kept behind us, see complete_one). */
-	avail[0] = dev.event_idx ? 0 : AVAIL_F_NO_INTERRUPT;
-	avail[2 + dev.qsize] = 0xffff;
-	dev.notify += (uint64_t)mmio_read16(dev.common + COMMON_Q_NOFF) * notify_mult;
-	mmio_write16(dev.common + COMMON_Q_ENABLE, 1);
-	mmio_write8(st, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
-	dev.capacity = mmio_read32(dev.device) | (uint64_t)mmio_read32(dev.device + 4) << 32;
-	return true;
-}
-
+/* Set-up in ring 0: features VERSION_1, and EVENT_IDX and FLUSH when offered, as Linux
+ * negotiates them (without FLUSH a device may write through); queue 0. */
 static bool find_device(void)
 {
-	uint64_t ecam = ecam_base(), next = DEFAULT_MMIO32;
-
-	cmdline_u64("mmio32", &next);
-	for (int d = 0; d < 32 && !dev.cfg; d++)
-		if (is_virtio_blk(ecam + ((uint64_t)d << 15)))
-			dev.cfg = ecam + ((uint64_t)d << 15);
-	if (!dev.cfg) {
-		report(false, "a virtio-blk device on PCI bus 0 (ECAM at 0x%lx)", ecam);
+	if (!virtio_pci_find(&dev, VIRTIO_ID_BLK))
 		return false;
-	}
-	if (!setup_bars(&next))
-		return false;
-	mmio_write16(dev.cfg + PCI_COMMAND, PCI_CMD_MEM | PCI_CMD_MASTER);
-	uint32_t notify_mult = find_caps();
-	if (!dev.common || !dev.notify || !dev.device) {
-		report(false, "virtio-pci capabilities (common 0x%lx notify 0x%lx device 0x%lx)",
-		       dev.common, dev.notify, dev.device);
-		return false;
-	}
-	if (!setup_virtio(notify_mult)) {
+	if (!virtio_negotiate(&dev,
+			      1ul << VIRTIO_F_EVENT_IDX | 1ul << F_BLK_FLUSH | 1ul << F_BLK_RO) ||
+	    !vq_setup(&dev, &vq, 0, QSIZE_MAX) || vq.size < 4) {
 		report(false, "virtio set-up: status handshake, VERSION_1, queue 0");
 		return false;
 	}
-	report(true, "virtio-blk at %02x:%02x.0, queue size %u, features 0x%lx, %lu sectors", 0,
-	       (unsigned)((dev.cfg - ecam) >> 15), dev.qsize, dev.features, dev.capacity);
+	virtio_driver_ok(&dev);
+	read_only = dev.features & 1ul << F_BLK_RO;
+	capacity = virtio_cfg_read32(&dev, 0) | (uint64_t)virtio_cfg_read32(&dev, 4) << 32;
+	report(true, "virtio-blk at 00:%02x.0, queue size %u, features 0x%lx, %lu sectors",
+	       dev.slot, vq.size, dev.features, capacity);
 	return true;
 }
 
 /* ---- the I/O loop, ring 3 ---- */
-
-static void publish(void)
-{
-	uint16_t old = q.last_notified, now = q.avail_idx;
-	volatile uint16_t *avail_event = (volatile uint16_t *)&used[1 + 2 * dev.qsize];
-	bool kick;
-
-	barrier(); /* descriptors and ring entries before the index (x86 keeps store order) */
-	avail[1] = now;
-	asm volatile("mfence" ::: "memory"); /* the index before reading the device's wishes */
-	if (dev.event_idx)
-		kick = (uint16_t)(now - *avail_event - 1) < (uint16_t)(now - old);
-	else
-		kick = !(used[0] & USED_F_NO_NOTIFY);
-	if (kick)
-		mmio_write16(dev.notify, 0);
-	q.last_notified = now;
-}
 
 /*
  * With stamped= the host made every 4 KiB block start with its block index (u64): reads
@@ -351,34 +108,31 @@ static void submit(unsigned s, uint32_t type, uint64_t sector, void *data, uint3
 	q.sector[s] = sector;
 	if (q.stamped && type == BLK_T_OUT)
 		stamp(data, sector, len);
-	desc[3 * s] = (struct vring_desc){(uint64_t)&headers[s], sizeof(headers[s]), DESC_F_NEXT,
-					  (uint16_t)(3 * s + 1)};
+	vq.desc[3 * s] = (struct vring_desc){(uint64_t)&headers[s], sizeof(headers[s]),
+					     VIRTQ_DESC_F_NEXT, (uint16_t)(3 * s + 1)};
 	if (len) {
-		desc[3 * s + 1] = (struct vring_desc){
-		    (uint64_t)data, len, DESC_F_NEXT | (type == BLK_T_IN ? DESC_F_WRITE : 0),
+		vq.desc[3 * s + 1] = (struct vring_desc){
+		    (uint64_t)data, len,
+		    VIRTQ_DESC_F_NEXT | (type == BLK_T_IN ? VIRTQ_DESC_F_WRITE : 0),
 		    (uint16_t)(3 * s + 2)};
 	} else {
-		desc[3 * s].next = (uint16_t)(3 * s + 2);
+		vq.desc[3 * s].next = (uint16_t)(3 * s + 2);
 	}
-	desc[3 * s + 2] = (struct vring_desc){(uint64_t)&statuses[s], 1, DESC_F_WRITE, 0};
-	avail[2 + q.avail_idx % dev.qsize] = (uint16_t)(3 * s);
-	q.avail_idx++;
+	vq.desc[3 * s + 2] = (struct vring_desc){(uint64_t)&statuses[s], 1, VIRTQ_DESC_F_WRITE, 0};
+	vq_add(&vq, (uint16_t)(3 * s));
 }
 
 /* Waits for the next completion; returns its slot, or -1 if none came within ~5 s. */
 static int complete_one(uint64_t tsc_per_ms)
 {
 	uint64_t give_up = rdtsc() + 5000 * tsc_per_ms;
+	uint32_t id, len;
 
-	while ((uint16_t)(used[0] >> 16) == q.used_seen)
+	while (!vq_poll(&vq, &id, &len))
 		if (rdtsc() > give_up)
 			return -1;
 		else
 			pause();
-	barrier(); /* the index before the entry it covers */
-	uint32_t id = used[1 + 2 * (q.used_seen % dev.qsize)];
-	q.used_seen++;
-	avail[2 + dev.qsize] = (uint16_t)(q.used_seen - 1); /* used_event: never reached */
 	if (id % 3 || id / 3 >= QD_MAX)
 		return -1;
 	q.requests++;
@@ -390,7 +144,7 @@ static int complete_one(uint64_t tsc_per_ms)
 static void check_read(struct vring_desc *data)
 {
 	if (q.stamped &&
-	    !stamp_ok((const uint8_t *)data->addr, q.sector[(data - desc) / 3], data->len))
+	    !stamp_ok((const uint8_t *)data->addr, q.sector[(data - vq.desc) / 3], data->len))
 		q.bad_data++;
 }
 
@@ -406,7 +160,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ul;
 
 static uint64_t next_sector(struct job *j, uint64_t *seq)
 {
-	uint64_t blocks = dev.capacity * 512 / j->bs, b;
+	uint64_t blocks = capacity * 512 / j->bs, b;
 
 	if (j->random) {
 		rng_state ^= rng_state << 13;
@@ -427,7 +181,7 @@ static uint64_t run_job(void *arg)
 
 	for (unsigned s = 0; s < j->qd; s++, inflight++)
 		submit(s, j->type, next_sector(j, &seq), buf + s * j->bs, j->bs);
-	publish();
+	vq_publish(&vq);
 	while (inflight) {
 		int s = complete_one(j->tsc_per_ms);
 		if (s < 0) {
@@ -436,14 +190,14 @@ static uint64_t run_job(void *arg)
 		}
 		inflight--;
 		if (j->type == BLK_T_IN)
-			check_read(&desc[3 * s + 1]);
+			check_read(&vq.desc[3 * s + 1]);
 		if (rdtsc() < end) {
 			submit((unsigned)s, j->type, next_sector(j, &seq), buf + s * j->bs, j->bs);
 			inflight++;
 		}
 		/* Batch: refill every slot that completed, then publish them together. */
-		if (q.avail_idx != q.last_notified && q.used_seen == (uint16_t)(used[0] >> 16))
-			publish();
+		if (vq_unpublished(&vq) && !vq_has_used(&vq))
+			vq_publish(&vq);
 	}
 	j->done = q.requests - before;
 	return rdtsc() - start;
@@ -464,7 +218,7 @@ static uint64_t run_one(void *arg)
 	struct one_req *r = arg;
 
 	submit(0, r->type, r->sector, r->data, r->len);
-	publish();
+	vq_publish(&vq);
 	if (complete_one(r->tsc_per_ms) != 0)
 		return 1;
 	r->status = statuses[0];
@@ -508,19 +262,19 @@ int main(void)
 		abort_test("tsc_khz= and qd= must be at least 1");
 	if (!find_device())
 		return 0;
-	if (dev.capacity * 512 < SEQ_BS)
-		abort_test("the disk must hold at least 1 MiB (it has %lu sectors)", dev.capacity);
-	if (qd > dev.qsize / 3)
-		qd = dev.qsize / 3;
+	if (capacity * 512 < SEQ_BS)
+		abort_test("the disk must hold at least 1 MiB (it has %lu sectors)", capacity);
+	if (qd > vq.size / 3)
+		qd = vq.size / 3;
 	if (cmdline_u64("sectors", &sectors))
-		report(dev.capacity == sectors, "capacity %lu sectors (expected %lu)", dev.capacity,
+		report(capacity == sectors, "capacity %lu sectors (expected %lu)", capacity,
 		       sectors);
 
 	if (!cmdline_has("only=check")) {
 		figure("seq-read", BLK_T_IN, SEQ_BS, 1, false, khz, ms);
 		figure("rand-read", BLK_T_IN, RAND_BS, 1, true, khz, ms);
 		figure("rand-read", BLK_T_IN, RAND_BS, (uint32_t)qd, true, khz, ms);
-		if (!dev.read_only) {
+		if (!read_only) {
 			figure("seq-write", BLK_T_OUT, SEQ_BS, 1, false, khz, ms);
 			figure("rand-write", BLK_T_OUT, RAND_BS, 1, true, khz, ms);
 			figure("rand-write", BLK_T_OUT, RAND_BS, (uint32_t)qd, true, khz, ms);
@@ -535,7 +289,7 @@ int main(void)
 	/* The pattern: byte i of sector s is (s * 31 + i) ^ 0x5a. */
 	for (unsigned i = 0; i < RAND_BS; i++)
 		check_buf[i] = (uint8_t)((i / 512 * 31 + i % 512) ^ 0x5a);
-	if (dev.read_only) {
+	if (read_only) {
 		report(one(BLK_T_OUT, 0, check_buf, RAND_BS, khz) != BLK_S_OK,
 		       "a write to the read-only disk fails");
 		return 0;
@@ -546,7 +300,7 @@ int main(void)
 	memset(buf, 0, RAND_BS);
 	report(one(BLK_T_IN, 0, buf, RAND_BS, khz) == BLK_S_OK && !memcmp(buf, check_buf, RAND_BS),
 	       "sectors 0-7 read back as written");
-	report(one(BLK_T_IN, dev.capacity, buf, 512, khz) != BLK_S_OK,
+	report(one(BLK_T_IN, capacity, buf, 512, khz) != BLK_S_OK,
 	       "a read past the capacity fails");
 	return 0;
 }
