@@ -175,7 +175,38 @@ def bench_block(cfg, tmp, figs):
     alternate(cfg.runs, one)
 
 
-# --- 5-6. Linux: boot, dd, network -------------------------------------------------------------
+# --- 5. network: a virtio-net driver in guest ring 3 --------------------------------------------
+
+def bench_net(cfg, tmp, figs):
+    tx = figs.new("net_ring3_tx", "network (ring-3 driver): guest to host, 1514-byte frames",
+                  "MB/s", higher_is_better=True, target=">= 1.1x QEMU")
+    rtt = figs.new("net_ring3_rtt", "network (ring-3 driver): 60-byte frame round trip, "
+                   "guest to host and back", "us", target="<= 0.91x QEMU (>= 1.1x the rate)")
+    kernel = ROOT / "build" / "guests" / "vnetbench.elf"
+    echo = guests.tap_echo(tmp)
+    cmdline = f"ms={cfg.block_ms} tsc_khz={guests.host_tsc_khz(tmp)}"
+    tap = "kbxnet0"
+    with guests.netns(f"kvmbox-bench-net-{os.getpid()}", [tap]) as ns:
+        guests.sh("ip", "-n", ns, "link", "set", tap, "up")  # QEMU leaves it down
+
+        def one(vmm, i):
+            with guests.echoing(ns, echo, tap) as counts:
+                _, status, out, err = proc.run_timed(
+                    ["ip", "netns", "exec", ns, *vmms.vnetbench(vmm, kernel, tap, cmdline)],
+                    timeout=120)
+            # status 1: every frame completed, every echo came back in order
+            assert status == 1, f"{vmm}: vnetbench status {status}: {out}{err}"
+            m = re.search(r"^vnetbench: tx size \d+ (\d+) frames (\d+) MB/s\*100", out, re.M)
+            assert m, f"{vmm}: no tx figure in: {out}"
+            tx.add(vmm, int(m.group(2)) / 100)
+            m = re.search(r"^vnetbench: rtt size \d+ (\d+) round trips (\d+) ns", out, re.M)
+            assert m and int(m.group(1)) == counts.get("echoed"), \
+                f"{vmm}: round trips vs tap_echo's {counts}: {out}"
+            rtt.add(vmm, int(m.group(2)) / 1000)
+        alternate(cfg.runs, one)
+
+
+# --- 6-7. Linux: boot, dd, network -------------------------------------------------------------
 
 def tcp_server(ns, port, send_bytes):
     """The host end of one TCP transfer in the namespace; returns (thread, result)."""
@@ -259,7 +290,7 @@ def bench_linux(cfg, tmp, figs):
         alternate(cfg.linux_runs, one)
 
 
-# --- 7. density ------------------------------------------------------------------------------
+# --- 8. density ------------------------------------------------------------------------------
 
 def start_many(argvs, needle, timeout):
     """Starts every argv at once; returns (how many showed needle or exited 1, seconds until
@@ -319,7 +350,8 @@ class Figures(list):
 
 
 BENCHES = {"startup": bench_startup, "memory": bench_memory, "exits": bench_exits,
-           "block": bench_block, "linux": bench_linux, "density": bench_density}
+           "block": bench_block, "net": bench_net, "linux": bench_linux,
+           "density": bench_density}
 
 
 def version(argv):
@@ -376,7 +408,9 @@ def main():
             "emulation first; both VMMs pay it alike. The block figures come from a "
             "virtio-blk driver in guest ring 3 (tests/guests/vblkbench.c), which runs "
             "natively: they show the VMMs' own I/O paths. Both VMMs use their default "
-            "disk cache mode (host page cache) on a 64 MiB raw image.",
+            "disk cache mode (host page cache) on a 64 MiB raw image. The same holds for "
+            "the ring-3 network driver (tests/guests/vnetbench.c) against "
+            "bench/tools/tap_echo.c on the tap.",
             "PIO exits are timed from a ring-0 loop (ring 3 cannot do port I/O on kvm_pvm); "
             "the loop's own cost is the 'ring-0 loop' figure. MMIO exits come from ring 3.",
             "QEMU runs microvm (no firmware); the block driver and Linux on microvm's PCIe, "

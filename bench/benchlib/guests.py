@@ -57,6 +57,32 @@ def host_tsc_khz(tmp):
     return int(sh(exe).strip())
 
 
+def tap_echo(tmp):
+    """bench/tools/tap_echo.c, built: the host end of tests/guests/vnetbench.c."""
+    exe = tmp / "tap_echo"
+    sh("gcc", "-O2", "-o", exe, ROOT / "bench" / "tools" / "tap_echo.c")
+    return exe
+
+
+@contextmanager
+def echoing(ns, exe, tap):
+    """tap_echo running on tap in namespace ns; yields a dict that gets its counts
+    ("sunk", "echoed") once it stopped."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, str(exe), tap], stdout=subprocess.PIPE,
+                         text=True)
+    counts = {}
+    try:
+        assert p.stdout.readline().strip() == "ready", "tap_echo did not start"
+        yield counts
+    finally:
+        p.terminate()
+        out, _ = p.communicate(timeout=10)
+        words = out.split()
+        if "sunk" in words:
+            counts["sunk"] = int(words[words.index("sunk") - 1])
+            counts["echoed"] = int(words[words.index("echoed") - 1])
+
+
 def qemu_capable_kernel():
     """The default guest kernel plus bench/patches/qemu-compare-int3-fwait.patch, which skips
     the int3 self test and fwait that QEMU cannot complete on nested shadow-paging hosts

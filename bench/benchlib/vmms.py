@@ -72,6 +72,17 @@ def vblkbench(vmm, kernel, disk, cmdline):
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
 
 
+def vnetbench(vmm, kernel, tap, cmdline):
+    """tests/guests/vnetbench.c: a virtio-net PCI driver in guest ring 3, on a tap."""
+    if vmm == "kvmbox":
+        return kvmbox(128, "--kernel", kernel, "--debug-exit", "--net", f"tap={tap}",
+                      "--cmdline", cmdline)
+    return qemu("microvm,pcie=on", 128, "-kernel", kernel, "-append", cmdline,
+                "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
+                "-device", "virtio-net-pci,netdev=n0",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+
+
 def linux(vmm, guest_dir, cmdline, mem_mib=256, disks=(), tap=None):
     """The default guest (vmlinux through PVH, busybox initramfs) with virtio-pci devices."""
     vmlinux, initrd = guest_dir / "vmlinux", ROOT / "build" / "guest" / "initramfs.cpio"

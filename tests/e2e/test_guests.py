@@ -8,6 +8,7 @@ are wrong on purpose, and must then FAIL: that proves its checks can fail.
 On kvm_pvm hosts (see /work/shared/HOST.md) the guests get "host=pvm" on their command line:
 checks that this host's KVM itself is known to fail then print "XFAIL:" and do not count.
 """
+import json
 import os
 import re
 import subprocess
@@ -379,3 +380,68 @@ def test_vblkbench_fails_on_blocks_without_their_stamp(tmp_path):
 
 def test_vblkbench_fails_without_a_disk():
     assert_fail(vblkbench(cmdline=["ms=20"]), "a virtio device of type 2 on PCI bus 0")
+
+
+# ---- virtio-net from a driver in ring 3 (also bench/'s network figures) ----
+
+@pytest.fixture
+def tap_ns(tmp_path):
+    """A network namespace with an up tap; yields (namespace, tap, tap_echo executable)."""
+    ns, tap = f"kvmbox-vnet-{os.getpid()}", "kbxvnet0"
+    echo = tmp_path / "tap_echo"
+    subprocess.run(["gcc", "-O2", "-o", echo, ROOT / "bench" / "tools" / "tap_echo.c"],
+                   check=True)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr"],
+                       check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", tap, "up"], check=True)
+        yield ns, tap, echo
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+def tap_rx_packets(ns, tap):
+    """Frames the VMM wrote into the tap (the host's receive side)."""
+    out = subprocess.run(["ip", "-n", ns, "-s", "-j", "link", "show", tap], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)[0]["stats64"]["rx"]["packets"]
+
+
+def vnetbench(ns, tap, cmdline):
+    require_kvm()
+    argv = ["--kernel", str(guest_path("vnetbench.elf")), "--debug-exit", "--net", f"tap={tap}",
+            "--cmdline", " ".join(cmdline)]
+    proc = subprocess.run(["ip", "netns", "exec", ns, str(KVMBOX), "run", *argv],
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return Run("vnetbench.elf", argv, proc, 0)
+
+
+def test_vnetbench_frames_reach_the_tap_and_every_echo_comes_back(tap_ns):
+    ns, tap, echo = tap_ns
+    before = tap_rx_packets(ns, tap)
+    p = subprocess.Popen(["ip", "netns", "exec", ns, echo, tap], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        r = vnetbench(ns, tap, ["ms=100"])
+    finally:
+        p.terminate()
+        echo_out = p.communicate(timeout=10)[0]
+    assert_pass(r, "virtio-net at 00:", "MAC 52:54:00:12:34:56", "every one completed",
+                "echoes came back in order")
+    sent = int(re.search(r"^vnetbench: tx size 1514 (\d+) frames", r.out, re.M).group(1))
+    trips = int(re.search(r"^vnetbench: rtt size 60 (\d+) round trips", r.out, re.M).group(1))
+    assert sent > 0 and trips > 0, r.out
+    # Every frame the guest saw completed is in the tap's counters (plus the echo requests).
+    assert tap_rx_packets(ns, tap) - before >= sent + trips
+    assert f" {trips} echoed" in echo_out, echo_out
+
+
+def test_vnetbench_fails_when_no_echo_comes(tap_ns):
+    ns, tap, _ = tap_ns
+    assert_fail(vnetbench(ns, tap, ["ms=50", "only=rtt", "stall_ms=200"]), "rtt:")
+
+
+def test_vnetbench_fails_without_a_nic():
+    assert_fail(run("vnetbench.elf", cmdline=["ms=20"]), "a virtio device of type 1 on PCI")
