@@ -297,6 +297,8 @@ struct virtio_blk *virtio_blk_create(const struct disk_config *cfg, struct disk 
 		bq->index = i;
 		bq->kick = (struct event_source){
 		    .fd = b->vdev.queues[i].kick_fd, .fn = blk_kick, .opaque = bq};
+		/* The queue has its I/O thread to itself: polling delays nothing else. */
+		b->vdev.queues[i].poll.enabled = true;
 		if (event_loop_init(&bq->loop, "virtio-blk") < 0 ||
 		    event_loop_add(&bq->loop, &bq->kick, EPOLLIN) < 0) {
 			log_errorx("%s: cannot create its I/O thread", b->name);

@@ -95,22 +95,45 @@ void virtio_queue_interrupt(struct virtio_queue *q)
 			  VIRTIO_ISR_QUEUE);
 }
 
+/* Watches the avail ring for up to the queue's poll window (see poll_window.h). */
+static bool poll_for_more(struct virtio_queue *q)
+{
+	uint64_t end;
+
+	if (!q->poll.ns)
+		return false;
+	end = poll_window_now() + q->poll.ns;
+	do {
+		if (virtq_has_avail(&q->vq))
+			return true;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	} while (poll_window_now() < end);
+	return false;
+}
+
 void virtio_queue_serve(struct virtio_queue *q, struct virtq_chain *c,
 			uint32_t (*handle)(void *opaque, struct virtq_chain *c), void *opaque)
 {
 	int got;
 
 	eventfd_drain(q->kick_fd);
+	poll_window_woken(&q->poll, poll_window_now());
 	for (;;) {
 		virtq_disable_notify(&q->vq);
 		while ((got = virtq_pop(&q->vq, c)) == 1)
 			virtq_push(&q->vq, c, handle(opaque, c));
-		if (got < 0 || !virtq_enable_notify(&q->vq))
+		if (got < 0)
+			break;
+		virtio_queue_interrupt(q); /* the batch's completions before we wait for more */
+		if (!poll_for_more(q) && !virtq_enable_notify(&q->vq))
 			break;
 	}
 	if (got < 0)
 		virtio_dev_needs_reset(q->dev);
 	virtio_queue_interrupt(q);
+	poll_window_sleeping(&q->poll, poll_window_now());
 }
 
 void virtio_config_read(const void *cfg, size_t cfg_len, uint64_t off, uint8_t *data, uint32_t len)

@@ -18,6 +18,7 @@
 #include "memory.h"
 #include "pci/msix.h"
 #include "pci/pci.h"
+#include "virtio/poll_window.h"
 #include "virtio/virtqueue.h"
 
 #define VIRTIO_PCI_VENDOR	  0x1af4
@@ -61,6 +62,7 @@ struct virtio_queue {
 	bool enabled;
 	uint64_t desc, driver, device; /* ring addresses as the driver wrote them */
 	int kick_fd;		       /* ioeventfd: the driver's notifications */
+	struct poll_window poll;       /* used by its I/O thread only */
 };
 
 struct virtio_dev {

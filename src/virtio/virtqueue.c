@@ -285,6 +285,11 @@ bool virtq_should_notify(struct virtq *q)
 	return vring_need_event(used_event, q->used_idx, (uint16_t)(q->used_idx - n));
 }
 
+bool virtq_has_avail(const struct virtq *q)
+{
+	return q->enabled && !q->broken && avail_idx(q) != q->last_avail;
+}
+
 /* --- available-buffer notifications ------------------------------------------------------ */
 
 void virtq_disable_notify(struct virtq *q)

@@ -114,6 +114,8 @@ void virtq_unpop(struct virtq *q, uint16_t n);
 
 /* After one or more pushes: should the driver be interrupted? (used_event / NO_INTERRUPT) */
 bool virtq_should_notify(struct virtq *q);
+/* Whether the driver has made buffers available that virtq_pop has not taken yet. */
+bool virtq_has_avail(const struct virtq *q);
 
 /*
  * Available-buffer notification suppression while the device drains the queue in a batch

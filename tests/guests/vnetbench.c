@@ -4,14 +4,14 @@
  * not Linux. Set-up as vblkbench (lib/virtio.c): features VERSION_1, MAC and EVENT_IDX (no
  * offloads, no mergeable buffers); receive queue 0, transmit queue 1, polled, no interrupts.
  *
- * Frames carry the IEEE "local experimental" EtherType 0x88B5, so the host's stack ignores
- * them; the first payload byte says what the host end (bench/tools/tap_echo.c, on an
- * AF_PACKET socket at the tap) does with it: 'S' count it, 'E' send it back with the MAC
- * addresses swapped. Payload bytes 1-8 hold a sequence number.
+ * Frames carry the IEEE "local experimental" EtherTypes, which the host's stack drops at
+ * once: the flood uses 0x88B6, which nobody listens to, and the echo requests 0x88B5, which
+ * the host end (bench/tools/tap_echo.c, on an AF_PACKET socket at the tap) sends back with
+ * the MAC addresses swapped. Payload byte 0 is 'S' or 'E', bytes 1-8 a sequence number.
  *
  * Figures, each run for ms= milliseconds, one line each:
  *   "vnetbench: tx size <frame bytes> <n> frames <MB/s x100> MB/s*100 <pps> pps"
- *       every transmit slot kept in flight ('S' frames of size= bytes, default 1514);
+ *       every transmit slot kept in flight (0x88B6 frames of size= bytes, default 1514);
  *   "vnetbench: rtt size 60 <n> round trips <ns> ns"
  *       one 'E' frame at a time, waiting for its echo: transmit and receive paths together.
  * Checks: every frame sent completed, every echo came back intact and in order (frames that
@@ -22,14 +22,15 @@
 #include "guest.h"
 #include "virtio.h"
 
-#define F_NET_MAC   5
-#define NET_HDR_LEN 12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
-#define ETHERTYPE   0x88b5
-#define ETH_HLEN    14
-#define FRAME_MIN   60
-#define FRAME_MAX   1514
-#define BUF_LEN	    2048 /* header + the largest frame, without mergeable buffers */
-#define QSIZE	    256
+#define F_NET_MAC      5
+#define NET_HDR_LEN    12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define ETHERTYPE_ECHO 0x88b5
+#define ETHERTYPE_SINK 0x88b6
+#define ETH_HLEN       14
+#define FRAME_MIN      60
+#define FRAME_MAX      1514
+#define BUF_LEN	       2048 /* header + the largest frame, without mergeable buffers */
+#define QSIZE	       256
 
 static struct virtio_dev dev;
 static struct vq rxq ALIGNED(4096), txq ALIGNED(4096);
@@ -80,17 +81,18 @@ static bool find_device(void)
 static uint16_t tx_free[QSIZE]; /* transmit slots (one descriptor each) not in flight */
 static unsigned tx_nfree;
 
-/* Queues a frame of len bytes of the given kind and sequence number in a free slot. */
+/* Queues a frame of len bytes of the given kind ('S' sink, 'E' echo) and sequence number. */
 static void tx_send(uint32_t len, uint8_t kind, uint64_t seq)
 {
+	uint16_t type = kind == 'E' ? ETHERTYPE_ECHO : ETHERTYPE_SINK;
 	uint16_t s = tx_free[--tx_nfree];
 	uint8_t *b = tx_bufs[s], *f = b + NET_HDR_LEN;
 
 	memset(b, 0, NET_HDR_LEN); /* no offloads */
 	memcpy(f, host_mac, 6);
 	memcpy(f + 6, mac, 6);
-	f[12] = ETHERTYPE >> 8;
-	f[13] = ETHERTYPE & 0xff;
+	f[12] = (uint8_t)(type >> 8);
+	f[13] = (uint8_t)type;
 	f[ETH_HLEN] = kind;
 	memcpy(f + ETH_HLEN + 1, &seq, sizeof(seq));
 	txq.desc[s] = (struct vring_desc){(uint64_t)b, NET_HDR_LEN + len, 0, 0};
@@ -164,7 +166,8 @@ static bool rx_echo(uint64_t seq)
 		return false;
 	}
 	const uint8_t *f = rx_bufs[id] + NET_HDR_LEN;
-	if (len < NET_HDR_LEN + ETH_HLEN || f[12] != ETHERTYPE >> 8 || f[13] != (ETHERTYPE & 0xff))
+	if (len < NET_HDR_LEN + ETH_HLEN || f[12] != ETHERTYPE_ECHO >> 8 ||
+	    f[13] != (ETHERTYPE_ECHO & 0xff))
 		st.rx_other++;
 	else if (len >= NET_HDR_LEN + FRAME_MIN && f[ETH_HLEN] == 'E' &&
 		 !memcmp(f + ETH_HLEN + 1, &seq, sizeof(seq)) && !memcmp(f, mac, 6))
