@@ -61,26 +61,27 @@ def exitbench(vmm, kernel, n, tsc_khz):
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
 
 
+def pci_test_guest(vmm, kernel, cmdline, kvmbox_devices, qemu_devices):
+    """A test guest (--kernel, debug-exit) with PCI devices; QEMU runs microvm with PCIe."""
+    if vmm == "kvmbox":
+        return kvmbox(128, "--kernel", kernel, "--debug-exit", *kvmbox_devices,
+                      "--cmdline", cmdline)
+    return qemu("microvm,pcie=on", 128, "-kernel", kernel, "-append", cmdline, *qemu_devices,
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+
+
 def vblkbench(vmm, kernel, disk, cmdline):
     """tests/guests/vblkbench.c: a virtio-blk PCI driver in guest ring 3, on one raw disk."""
-    if vmm == "kvmbox":
-        return kvmbox(128, "--kernel", kernel, "--debug-exit", "--disk", f"path={disk}",
-                      "--cmdline", cmdline)
-    return qemu("microvm,pcie=on", 128, "-kernel", kernel, "-append", cmdline,
-                "-drive", f"file={disk},if=none,id=d0,format=raw",
-                "-device", "virtio-blk-pci,drive=d0",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+    return pci_test_guest(vmm, kernel, cmdline, ["--disk", f"path={disk}"],
+                          ["-drive", f"file={disk},if=none,id=d0,format=raw",
+                           "-device", "virtio-blk-pci,drive=d0"])
 
 
 def vnetbench(vmm, kernel, tap, cmdline):
     """tests/guests/vnetbench.c: a virtio-net PCI driver in guest ring 3, on a tap."""
-    if vmm == "kvmbox":
-        return kvmbox(128, "--kernel", kernel, "--debug-exit", "--net", f"tap={tap}",
-                      "--cmdline", cmdline)
-    return qemu("microvm,pcie=on", 128, "-kernel", kernel, "-append", cmdline,
-                "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
-                "-device", "virtio-net-pci,netdev=n0",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+    return pci_test_guest(vmm, kernel, cmdline, ["--net", f"tap={tap}"],
+                          ["-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,vhost=off",
+                           "-device", "virtio-net-pci,netdev=n0"])
 
 
 def linux(vmm, guest_dir, cmdline, mem_mib=256, disks=(), tap=None):
