@@ -160,7 +160,7 @@ def bench_block(cfg, tmp, figs):
                for k, t, _, _, u in BLOCK_FIGURES}
     kernel = ROOT / "build" / "guests" / "vblkbench.elf"
     disk = guests.stamped_disk(tmp / "stamped.img", 64)
-    cmdline = f"ms={cfg.block_ms} qd=32 stamped tsc_khz={guests.host_tsc_khz(tmp)}"
+    cmdline = f"ms={cfg.io_ms} qd=32 stamped tsc_khz={guests.host_tsc_khz(tmp)}"
 
     def one(vmm, i):
         _, status, out, err = proc.run_timed(vmms.vblkbench(vmm, kernel, disk, cmdline),
@@ -184,7 +184,7 @@ def bench_net(cfg, tmp, figs):
                    "guest to host and back", "us", target="<= 0.91x QEMU (>= 1.1x the rate)")
     kernel = ROOT / "build" / "guests" / "vnetbench.elf"
     echo = guests.tap_echo(tmp)
-    cmdline = f"ms={cfg.block_ms} tsc_khz={guests.host_tsc_khz(tmp)}"
+    cmdline = f"ms={cfg.io_ms} tsc_khz={guests.host_tsc_khz(tmp)}"
     tap = "kbxnet0"
     with guests.netns(f"kvmbox-bench-net-{os.getpid()}", [tap]) as ns:
         guests.sh("ip", "-n", ns, "link", "set", tap, "up")  # QEMU leaves it down
@@ -371,11 +371,11 @@ def main():
                     + ", ".join(BENCHES))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     cfg = ap.parse_args()
-    cfg.exits, cfg.block_ms, cfg.block_mib, cfg.net_kib = 30000, 1000, 2, 128
+    cfg.exits, cfg.io_ms, cfg.block_mib, cfg.net_kib = 30000, 1000, 2, 128
     cfg.density, cfg.density_runs = 50, 2
     if cfg.smoke:
         cfg.runs = cfg.linux_runs = cfg.density_runs = 1
-        cfg.exits, cfg.block_ms, cfg.block_mib, cfg.net_kib = 2000, 100, 1, 16
+        cfg.exits, cfg.io_ms, cfg.block_mib, cfg.net_kib = 2000, 100, 1, 16
         cfg.density = 3
     if os.geteuid() != 0:
         sys.exit("bench/run.py: needs root (network namespaces and taps)")

@@ -279,7 +279,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct kvm *kvm,
 		}
 		vm->entry.mode = BOOT_ENTRY_RESET;
 	}
-	if (kvm_create_irqchip(kvm) < 0)
+	if (kvm_create_irqchip(kvm) < 0) /* after the memslots: see kvm.h */
 		return -1;
 	if (!cfg->firmware) {
 		if (vm_build_firmware_tables(vm, &req.rsdp_gpa) < 0)

@@ -7,7 +7,7 @@ void poll_window_woken(struct poll_window *w, uint64_t now_ns)
 	uint64_t slept;
 
 	if (!w->enabled || !w->slept_at)
-		return; /* the first kick: nothing to learn from yet */
+		return; /* not polling, or the first kick: nothing to learn from yet */
 	slept = now_ns - w->slept_at;
 	if (slept <= POLL_WINDOW_MAX_NS) {
 		w->ns = w->ns ? w->ns * 2 : POLL_WINDOW_MIN_NS;
