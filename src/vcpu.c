@@ -332,6 +332,8 @@ static void *vcpu_thread(void *arg)
 	}
 	if (v->id == 0)
 		log_info("vCPU 0 enters KVM_RUN %.2f ms after start", log_elapsed_ms());
+	v->self = pthread_self();
+	__atomic_store_n(&v->running, 1, __ATOMIC_SEQ_CST); /* before reading the stop flag */
 	while (!vm_stopping(v->vm)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -364,12 +366,20 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * The caller has set the VM's stop flag. A thread that has not published `running` yet will
+ * see that flag before its first KVM_RUN (both are sequentially consistent); one that has
+ * gets immediate_exit (if it is about to enter KVM_RUN) and the signal (if it is inside).
+ * Checking main's thread_started instead missed a thread that main had just created: it
+ * could enter KVM_RUN, as an AP waiting for SIPI, and never come back.
+ */
 void vcpu_kick(struct vcpu *v)
 {
-	if (!v->run || !v->thread_started)
+	if (!v->run)
 		return;
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(v->thread, SIG_VCPU_KICK);
+	if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST))
+		pthread_kill(v->self, SIG_VCPU_KICK);
 }
 
 void vcpu_join(struct vcpu *v)
@@ -377,4 +387,5 @@ void vcpu_join(struct vcpu *v)
 	if (v->thread_started)
 		pthread_join(v->thread, NULL);
 	v->thread_started = 0;
+	__atomic_store_n(&v->running, 0, __ATOMIC_SEQ_CST);
 }

@@ -14,7 +14,14 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	int thread_started;
+	int thread_started; /* main's view: the thread exists and must be joined */
+	/*
+	 * The thread's own view: set by the thread (with self) before it first checks whether
+	 * the VM stops, so a stop requested at any moment either is seen by the thread or sees
+	 * the thread and kicks it (see vcpu_kick).
+	 */
+	int running;
+	pthread_t self;
 };
 
 /* Creates the vCPU with its CPUID, MSRs and LAPIC set up; the BSP also gets the entry state. */
