@@ -119,7 +119,8 @@ void virtio_queue_serve(struct virtio_queue *q, struct virtq_chain *c,
 	int got;
 
 	eventfd_drain(q->kick_fd);
-	poll_window_woken(&q->poll, poll_window_now());
+	if (q->poll.enabled)
+		poll_window_woken(&q->poll, poll_window_now());
 	for (;;) {
 		virtq_disable_notify(&q->vq);
 		while ((got = virtq_pop(&q->vq, c)) == 1)
@@ -133,7 +134,8 @@ void virtio_queue_serve(struct virtio_queue *q, struct virtq_chain *c,
 	if (got < 0)
 		virtio_dev_needs_reset(q->dev);
 	virtio_queue_interrupt(q);
-	poll_window_sleeping(&q->poll, poll_window_now());
+	if (q->poll.enabled)
+		poll_window_sleeping(&q->poll, poll_window_now());
 }
 
 void virtio_config_read(const void *cfg, size_t cfg_len, uint64_t off, uint8_t *data, uint32_t len)
